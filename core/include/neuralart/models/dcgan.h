@@ -1,0 +1,87 @@
+// DCGAN as the lesson describes it, with the options the trainer needs.
+//
+// Generator: latent z -> fully connected -> reshape to 4x4 -> (upsample x2 +
+// 3x3 conv + norm + activation) until the output resolution -> 3x3 conv to
+// RGB -> tanh. Discriminator: strided 4x4 convolutions down to 4x4 ->
+// (minibatch standard deviation) -> fully connected feature vector -> one
+// logit (real = 1, fake = 0).
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+#include <nlohmann/json.hpp>
+
+#include <vector>
+
+#include "neuralart/models/layers.h"
+
+namespace neuralart {
+
+struct DCGANOptions {
+  int64_t latent_dim = 128;
+  int64_t base_width = 64;       // channels just below the output resolution
+  int64_t max_width = 512;       // cap on channels at low resolution
+  int64_t resolution = 64;       // power of two, >= 32
+  int64_t channels = 3;          // 1 (grey) or 3 (RGB)
+  std::string g_norm = "pixel";  // pixel | batch | none
+  bool spectral_norm = false;    // in the discriminator
+  bool minibatch_std = true;     // minibatch stddev feature in D
+  bool multiscale = false;       // MSG-GAN: G emits, D reads every scale
+
+  // Channels of the feature maps at spatial size `r`.
+  int64_t width_at(int64_t r) const;
+  // Resolutions 4, 8, ..., resolution.
+  std::vector<int64_t> scales() const;
+
+  nlohmann::json to_json() const;  // {"name": "dcgan", ...}
+  // Throws InvalidArgument naming the bad field.
+  static DCGANOptions from_json(const nlohmann::json& j);
+  void validate() const;
+};
+
+class DCGANGeneratorImpl : public torch::nn::Module {
+ public:
+  explicit DCGANGeneratorImpl(const DCGANOptions& options);
+  // z: [N, latent_dim] or [N, latent_dim, 1, 1] -> [N, C, R, R] in [-1, 1].
+  torch::Tensor forward(torch::Tensor z);
+  // Images at every scale 4..R (MSG-GAN); the last is forward()'s output.
+  std::vector<torch::Tensor> forward_multiscale(torch::Tensor z);
+
+  const DCGANOptions& options() const { return options_; }
+
+ private:
+  torch::Tensor activate(torch::Tensor x, size_t norm_index);
+  DCGANOptions options_;
+  torch::nn::Linear fc{nullptr};
+  torch::nn::ModuleList convs{nullptr};   // one per upsampling stage
+  torch::nn::ModuleList norms{nullptr};   // BatchNorm2d when g_norm=batch
+  torch::nn::ModuleList to_rgb{nullptr};  // last only, or all with MSG
+};
+TORCH_MODULE(DCGANGenerator);
+
+class DCGANDiscriminatorImpl : public torch::nn::Module {
+ public:
+  explicit DCGANDiscriminatorImpl(const DCGANOptions& options);
+  // x: [N, C, R, R] in [-1, 1] -> logits [N].
+  torch::Tensor forward(const torch::Tensor& x);
+  // MSG-GAN: images at every scale 4..R, largest last (as G emits them).
+  torch::Tensor forward_multiscale(const std::vector<torch::Tensor>& images);
+
+  const DCGANOptions& options() const { return options_; }
+
+ private:
+  torch::Tensor head(torch::Tensor x);
+  DCGANOptions options_;
+  torch::nn::ModuleList convs{nullptr};  // R -> R/2 -> ... -> 4
+  LinearSN fc{nullptr};
+  LinearSN out{nullptr};
+};
+TORCH_MODULE(DCGANDiscriminator);
+
+// Minibatch standard deviation (ProGAN): appends one channel holding the
+// mean std-dev over groups of samples, so D can see a collapsed batch.
+torch::Tensor minibatch_stddev(const torch::Tensor& x, int64_t group = 4);
+
+}  // namespace neuralart

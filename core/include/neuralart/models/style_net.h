@@ -1,0 +1,67 @@
+// The feed-forward style network family: pytorch/examples' TransformerNet
+// layout (9x9 conv, two stride-2 convs, residual blocks, two upsample+conv,
+// 9x9 conv; reflection padding; instance norm), with width and depth as
+// parameters and conditional instance norm so one model holds N styles.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/pimpl.h>
+#include <nlohmann/json.hpp>
+
+namespace neuralart {
+
+struct StyleNetOptions {
+  int64_t width = 32;  // channels of the first layer (x2, x4 deeper)
+  int64_t res_blocks = 5;
+  int64_t num_styles = 1;
+  // "byte": input/output RGB in [0, 255] as pytorch/examples.
+  std::string value_range = "byte";
+
+  nlohmann::json to_json() const;  // {"name": "transformer_net", ...}
+  static StyleNetOptions from_json(const nlohmann::json& j);
+  void validate() const;
+};
+
+// Instance norm whose scale and shift are chosen per style (Dumoulin et
+// al. 2017): weight/bias are [num_styles, C]; a style-weight vector mixes.
+class CondInstanceNormImpl : public torch::nn::Module {
+ public:
+  CondInstanceNormImpl(int64_t channels, int64_t num_styles);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mix);
+  torch::Tensor weight, bias;
+};
+TORCH_MODULE(CondInstanceNorm);
+
+class ConvLayerImpl : public torch::nn::Module {
+ public:
+  ConvLayerImpl(int64_t in, int64_t out, int64_t kernel, int64_t stride);
+  torch::Tensor forward(const torch::Tensor& x);
+  int64_t pad;
+  torch::nn::Conv2d conv{nullptr};
+};
+TORCH_MODULE(ConvLayer);
+
+class StyleNetImpl : public torch::nn::Module {
+ public:
+  explicit StyleNetImpl(const StyleNetOptions& options);
+  // x: [N, 3, H, W] RGB in the model's value range, any H and W.
+  // mix: [num_styles] weights (one-hot picks one style); undefined = style 0.
+  torch::Tensor forward(const torch::Tensor& x,
+                        const torch::Tensor& mix = torch::Tensor());
+  const StyleNetOptions& options() const { return options_; }
+  // One-hot weights for style `index`.
+  torch::Tensor one_hot(int64_t index) const;
+
+ private:
+  StyleNetOptions options_;
+  ConvLayer conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
+  CondInstanceNorm in1{nullptr}, in2{nullptr}, in3{nullptr};
+  torch::nn::ModuleList res_convs{nullptr}, res_norms{nullptr};
+  ConvLayer up1{nullptr}, up2{nullptr};
+  CondInstanceNorm in4{nullptr}, in5{nullptr};
+  ConvLayer conv_out{nullptr};
+};
+TORCH_MODULE(StyleNet);
+
+}  // namespace neuralart

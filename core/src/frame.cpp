@@ -1,0 +1,168 @@
+#include "neuralart/frame.h"
+
+#include <torch/torch.h>
+
+#include <array>
+
+#include "neuralart/error.h"
+
+namespace neuralart {
+namespace {
+
+struct FormatInfo {
+  PixelFormat format;
+  const char* name;
+  PixelLayout layout;
+};
+
+constexpr std::array<FormatInfo, 10> kFormats{{
+    {PixelFormat::RGB, "RGB", {3, 0, 1, 2, -1}},
+    {PixelFormat::BGR, "BGR", {3, 2, 1, 0, -1}},
+    {PixelFormat::RGBx, "RGBx", {4, 0, 1, 2, 3}},
+    {PixelFormat::BGRx, "BGRx", {4, 2, 1, 0, 3}},
+    {PixelFormat::xRGB, "xRGB", {4, 1, 2, 3, 0}},
+    {PixelFormat::xBGR, "xBGR", {4, 3, 2, 1, 0}},
+    {PixelFormat::RGBA, "RGBA", {4, 0, 1, 2, 3}},
+    {PixelFormat::BGRA, "BGRA", {4, 2, 1, 0, 3}},
+    {PixelFormat::ARGB, "ARGB", {4, 1, 2, 3, 0}},
+    {PixelFormat::ABGR, "ABGR", {4, 3, 2, 1, 0}},
+}};
+
+const FormatInfo& info(PixelFormat format) {
+  for (const auto& f : kFormats)
+    if (f.format == format) return f;
+  throw InvalidArgument("unknown pixel format");
+}
+
+// A [H, W, 3] uint8 view of the colour bytes, in R, G, B order.
+torch::Tensor colour_view(const FrameView& frame) {
+  const auto layout = pixel_layout(frame.format);
+  auto bytes = torch::from_blob(
+      frame.data, {frame.height, frame.width, layout.bytes_per_pixel},
+      {frame.stride, layout.bytes_per_pixel, 1}, torch::kUInt8);
+  // Consecutive offsets (RGB order in memory) allow a plain slice.
+  if (layout.g == layout.r + 1 && layout.b == layout.r + 2)
+    return bytes.narrow(2, layout.r, 3);
+  if (layout.g == layout.b + 1 && layout.r == layout.b + 2)
+    return bytes.narrow(2, layout.b, 3).flip({2});
+  return torch::stack({bytes.select(2, layout.r), bytes.select(2, layout.g),
+                       bytes.select(2, layout.b)},
+                      2);
+}
+
+}  // namespace
+
+PixelLayout pixel_layout(PixelFormat format) { return info(format).layout; }
+
+PixelFormat pixel_format_from_string(const std::string& name) {
+  for (const auto& f : kFormats)
+    if (name == f.name) return f.format;
+  throw InvalidArgument("unknown pixel format '" + name +
+                        "' (expected RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, "
+                        "BGRA, ARGB or ABGR)");
+}
+
+std::string to_string(PixelFormat format) { return info(format).name; }
+
+ValueRange value_range_from_string(const std::string& name) {
+  if (name == "byte" || name == "0-255") return ValueRange::Byte;
+  if (name == "unit" || name == "0-1") return ValueRange::Unit;
+  if (name == "signed" || name == "-1-1") return ValueRange::Signed;
+  throw InvalidArgument("unknown value range '" + name +
+                        "' (expected byte, unit or signed)");
+}
+
+std::string to_string(ValueRange range) {
+  switch (range) {
+    case ValueRange::Byte:
+      return "byte";
+    case ValueRange::Unit:
+      return "unit";
+    case ValueRange::Signed:
+      return "signed";
+  }
+  return "?";
+}
+
+void validate_frame(const FrameView& frame) {
+  if (frame.data == nullptr) throw InvalidArgument("frame has no data");
+  if (frame.width <= 0 || frame.height <= 0)
+    throw InvalidArgument("frame size " + std::to_string(frame.width) + "x" +
+                          std::to_string(frame.height) + " is empty");
+  const auto bpp = pixel_layout(frame.format).bytes_per_pixel;
+  if (frame.stride < static_cast<int64_t>(frame.width) * bpp)
+    throw InvalidArgument("frame stride " + std::to_string(frame.stride) +
+                          " is smaller than width * " + std::to_string(bpp));
+}
+
+torch::Tensor frame_to_tensor(const FrameView& frame, ValueRange range,
+                              torch::ScalarType dtype) {
+  validate_frame(frame);
+  auto image = colour_view(frame).permute({2, 0, 1}).unsqueeze(0).to(dtype);
+  switch (range) {
+    case ValueRange::Byte:
+      break;
+    case ValueRange::Unit:
+      image.div_(255.0);
+      break;
+    case ValueRange::Signed:
+      image.div_(127.5).sub_(1.0);
+      break;
+  }
+  return image.contiguous();
+}
+
+void tensor_to_frame(const torch::Tensor& image_in, ValueRange range,
+                     const FrameView& out) {
+  validate_frame(out);
+  auto image = image_in.dim() == 4 ? image_in.squeeze(0) : image_in;
+  if (image.dim() != 3 || image.size(0) != 3 || image.size(1) != out.height ||
+      image.size(2) != out.width) {
+    std::ostringstream msg;
+    msg << "tensor of shape " << image_in.sizes() << " does not fit a "
+        << out.width << "x" << out.height << " frame (expected [1, 3, "
+        << out.height << ", " << out.width << "])";
+    throw InvalidArgument(msg.str());
+  }
+  torch::NoGradGuard no_grad;
+  auto values = image.to(torch::kCPU, torch::kFloat32);
+  switch (range) {
+    case ValueRange::Byte:
+      break;
+    case ValueRange::Unit:
+      values = values * 255.0;
+      break;
+    case ValueRange::Signed:
+      values = (values + 1.0) * 127.5;
+      break;
+  }
+  auto bytes =
+      values.round_().clamp_(0, 255).to(torch::kUInt8).permute({1, 2, 0});
+  const auto layout = pixel_layout(out.format);
+  auto dst = torch::from_blob(
+      out.data, {out.height, out.width, layout.bytes_per_pixel},
+      {out.stride, layout.bytes_per_pixel, 1}, torch::kUInt8);
+  dst.select(2, layout.r).copy_(bytes.select(2, 0));
+  dst.select(2, layout.g).copy_(bytes.select(2, 1));
+  dst.select(2, layout.b).copy_(bytes.select(2, 2));
+}
+
+void copy_alpha(const FrameView& src, const FrameView& dst) {
+  validate_frame(src);
+  validate_frame(dst);
+  const auto layout = pixel_layout(src.format);
+  if (layout.alpha < 0) return;
+  if (src.format != dst.format || src.width != dst.width ||
+      src.height != dst.height)
+    throw InvalidArgument(
+        "copy_alpha needs frames of the same size and format");
+  auto s =
+      torch::from_blob(src.data + layout.alpha, {src.height, src.width},
+                       {src.stride, layout.bytes_per_pixel}, torch::kUInt8);
+  auto d =
+      torch::from_blob(dst.data + layout.alpha, {dst.height, dst.width},
+                       {dst.stride, layout.bytes_per_pixel}, torch::kUInt8);
+  d.copy_(s);
+}
+
+}  // namespace neuralart

@@ -1,0 +1,215 @@
+#include "neuralart/models/dcgan.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+
+#include "neuralart/error.h"
+
+namespace neuralart {
+namespace {
+
+bool is_power_of_two(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
+
+constexpr double kLeak = 0.2;
+
+}  // namespace
+
+int64_t DCGANOptions::width_at(int64_t r) const {
+  // Classic DCGAN 64x64: 512 at 4x4, 256 at 8, 128 at 16, 64 at 32.
+  int64_t w = base_width * (resolution / r) / 2;
+  return std::clamp<int64_t>(w, 8, max_width);
+}
+
+std::vector<int64_t> DCGANOptions::scales() const {
+  std::vector<int64_t> s;
+  for (int64_t r = 4; r <= resolution; r *= 2) s.push_back(r);
+  return s;
+}
+
+void DCGANOptions::validate() const {
+  if (latent_dim < 1 || latent_dim > 4096)
+    throw InvalidArgument("latent_dim " + std::to_string(latent_dim) +
+                          " is out of range [1, 4096]");
+  if (!is_power_of_two(resolution) || resolution < 32 || resolution > 1024)
+    throw InvalidArgument("resolution " + std::to_string(resolution) +
+                          " must be a power of two in [32, 1024]");
+  if (channels != 1 && channels != 3)
+    throw InvalidArgument("channels " + std::to_string(channels) +
+                          " must be 1 or 3");
+  if (base_width < 8 || base_width > 1024)
+    throw InvalidArgument("base_width " + std::to_string(base_width) +
+                          " is out of range [8, 1024]");
+  if (max_width < 8 || max_width > 2048)
+    throw InvalidArgument("max_width " + std::to_string(max_width) +
+                          " is out of range [8, 2048]");
+  if (g_norm != "pixel" && g_norm != "batch" && g_norm != "none")
+    throw InvalidArgument("g_norm '" + g_norm +
+                          "' must be one of pixel, batch, none");
+}
+
+nlohmann::json DCGANOptions::to_json() const {
+  return {{"name", "dcgan"},
+          {"latent_dim", latent_dim},
+          {"base_width", base_width},
+          {"max_width", max_width},
+          {"resolution", resolution},
+          {"channels", channels},
+          {"g_norm", g_norm},
+          {"spectral_norm", spectral_norm},
+          {"minibatch_std", minibatch_std},
+          {"multiscale", multiscale}};
+}
+
+DCGANOptions DCGANOptions::from_json(const nlohmann::json& j) {
+  if (!j.is_object() || j.value("name", "") != "dcgan")
+    throw InvalidArgument("architecture is not 'dcgan'");
+  DCGANOptions o;
+  try {
+    o.latent_dim = j.at("latent_dim").get<int64_t>();
+    o.base_width = j.at("base_width").get<int64_t>();
+    o.max_width = j.value("max_width", o.max_width);
+    o.resolution = j.at("resolution").get<int64_t>();
+    o.channels = j.at("channels").get<int64_t>();
+    o.g_norm = j.value("g_norm", o.g_norm);
+    o.spectral_norm = j.value("spectral_norm", o.spectral_norm);
+    o.minibatch_std = j.value("minibatch_std", o.minibatch_std);
+    o.multiscale = j.value("multiscale", o.multiscale);
+  } catch (const nlohmann::json::exception& e) {
+    throw InvalidArgument(std::string("dcgan architecture: ") + e.what());
+  }
+  o.validate();
+  return o;
+}
+
+DCGANGeneratorImpl::DCGANGeneratorImpl(const DCGANOptions& options)
+    : options_(options) {
+  options_.validate();
+  const auto scales = options_.scales();
+  fc = register_module("fc", torch::nn::Linear(options_.latent_dim,
+                                               options_.width_at(4) * 4 * 4));
+  convs = register_module("convs", torch::nn::ModuleList());
+  norms = register_module("norms", torch::nn::ModuleList());
+  to_rgb = register_module("to_rgb", torch::nn::ModuleList());
+  const bool batch = options_.g_norm == "batch";
+  if (batch) norms->push_back(torch::nn::BatchNorm2d(options_.width_at(4)));
+  for (size_t i = 1; i < scales.size(); ++i) {
+    auto in = options_.width_at(scales[i - 1]);
+    auto out = options_.width_at(scales[i]);
+    convs->push_back(
+        torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1)));
+    if (batch) norms->push_back(torch::nn::BatchNorm2d(out));
+  }
+  for (size_t i = 0; i < scales.size(); ++i) {
+    bool last = i + 1 == scales.size();
+    if (!last && !options_.multiscale) continue;
+    to_rgb->push_back(torch::nn::Conv2d(
+        torch::nn::Conv2dOptions(options_.width_at(scales[i]),
+                                 options_.channels, last ? 3 : 1)
+            .padding(last ? 1 : 0)));
+  }
+}
+
+torch::Tensor DCGANGeneratorImpl::activate(torch::Tensor x, size_t norm_index) {
+  if (options_.g_norm == "batch") {
+    x = norms[norm_index]->as<torch::nn::BatchNorm2d>()->forward(x);
+  } else if (options_.g_norm == "pixel") {
+    x = pixel_norm(x);
+  }
+  return torch::leaky_relu(x, kLeak);
+}
+
+std::vector<torch::Tensor> DCGANGeneratorImpl::forward_multiscale(
+    torch::Tensor z) {
+  if (z.dim() == 4) z = z.flatten(1);
+  TORCH_CHECK(z.dim() == 2 && z.size(1) == options_.latent_dim,
+              "generator expects z of shape [N, ", options_.latent_dim,
+              "], got ", z.sizes());
+  auto x = fc->forward(z).view({z.size(0), options_.width_at(4), 4, 4});
+  x = activate(x, 0);
+  std::vector<torch::Tensor> images;
+  size_t rgb = 0;
+  if (options_.multiscale)
+    images.push_back(
+        torch::tanh(to_rgb[rgb++]->as<torch::nn::Conv2d>()->forward(x)));
+  for (size_t i = 0; i < convs->size(); ++i) {
+    x = torch::upsample_nearest2d(x, {x.size(2) * 2, x.size(3) * 2});
+    x = activate(convs[i]->as<torch::nn::Conv2d>()->forward(x), i + 1);
+    bool last = i + 1 == convs->size();
+    if (options_.multiscale || last)
+      images.push_back(
+          torch::tanh(to_rgb[rgb++]->as<torch::nn::Conv2d>()->forward(x)));
+  }
+  return images;
+}
+
+torch::Tensor DCGANGeneratorImpl::forward(torch::Tensor z) {
+  return forward_multiscale(std::move(z)).back();
+}
+
+torch::Tensor minibatch_stddev(const torch::Tensor& x, int64_t group) {
+  const auto n = x.size(0);
+  int64_t g = std::min<int64_t>(group, n);
+  while (n % g != 0) --g;
+  auto y = x.view({g, n / g, x.size(1), x.size(2), x.size(3)});
+  y = (y - y.mean(0, true)).pow(2).mean(0);   // [n/g, C, H, W]
+  y = torch::sqrt(y + 1e-8).mean({1, 2, 3});  // [n/g]
+  y = y.view({-1, 1, 1, 1}).repeat({g, 1, x.size(2), x.size(3)});
+  return torch::cat({x, y}, 1);
+}
+
+DCGANDiscriminatorImpl::DCGANDiscriminatorImpl(const DCGANOptions& options)
+    : options_(options) {
+  options_.validate();
+  convs = register_module("convs", torch::nn::ModuleList());
+  const bool sn = options_.spectral_norm;
+  // Under MSG-GAN each scale below the top also receives the image at that
+  // scale, concatenated to the features.
+  const int64_t extra = options_.multiscale ? options_.channels : 0;
+  int64_t in = options_.channels;
+  for (int64_t r = options_.resolution; r > 4; r /= 2) {
+    int64_t out = options_.width_at(r / 2);
+    convs->push_back(Conv2dSN(Conv2dSNOptions{in, out, 4, 2, 1, sn}));
+    in = out + extra;
+  }
+  if (options_.minibatch_std) in += 1;
+  const int64_t features = options_.width_at(4);
+  fc = register_module("fc", LinearSN(in * 4 * 4, features, sn));
+  out = register_module("out", LinearSN(features, 1, sn));
+}
+
+torch::Tensor DCGANDiscriminatorImpl::head(torch::Tensor x) {
+  if (options_.minibatch_std) x = minibatch_stddev(x);
+  x = torch::leaky_relu(fc->forward(x.flatten(1)), kLeak);
+  return out->forward(x).view({-1});
+}
+
+torch::Tensor DCGANDiscriminatorImpl::forward(const torch::Tensor& image) {
+  TORCH_CHECK(!options_.multiscale,
+              "a multiscale discriminator needs forward_multiscale()");
+  TORCH_CHECK(image.dim() == 4 && image.size(1) == options_.channels &&
+                  image.size(2) == options_.resolution &&
+                  image.size(3) == options_.resolution,
+              "discriminator expects [N, ", options_.channels, ", ",
+              options_.resolution, ", ", options_.resolution, "], got ",
+              image.sizes());
+  auto x = image;
+  for (auto& conv : *convs)
+    x = torch::leaky_relu(conv->as<Conv2dSN>()->forward(x), kLeak);
+  return head(x);
+}
+
+torch::Tensor DCGANDiscriminatorImpl::forward_multiscale(
+    const std::vector<torch::Tensor>& images) {
+  TORCH_CHECK(options_.multiscale && images.size() == options_.scales().size(),
+              "forward_multiscale expects one image per scale");
+  auto x = images.back();
+  size_t k = images.size() - 1;
+  for (auto& conv : *convs) {
+    x = torch::leaky_relu(conv->as<Conv2dSN>()->forward(x), kLeak);
+    x = torch::cat({x, images[--k]}, 1);
+  }
+  return head(x);
+}
+
+}  // namespace neuralart

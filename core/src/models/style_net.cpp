@@ -1,0 +1,139 @@
+#include "neuralart/models/style_net.h"
+
+#include <torch/torch.h>
+
+#include "neuralart/error.h"
+
+namespace neuralart {
+
+void StyleNetOptions::validate() const {
+  if (width < 4 || width > 256)
+    throw InvalidArgument("style network width " + std::to_string(width) +
+                          " is out of range [4, 256]");
+  if (res_blocks < 0 || res_blocks > 32)
+    throw InvalidArgument("style network res_blocks " +
+                          std::to_string(res_blocks) +
+                          " is out of range [0, 32]");
+  if (num_styles < 1 || num_styles > 256)
+    throw InvalidArgument("num_styles " + std::to_string(num_styles) +
+                          " is out of range [1, 256]");
+  if (value_range != "byte" && value_range != "unit")
+    throw InvalidArgument("style network value_range '" + value_range +
+                          "' must be byte or unit");
+}
+
+nlohmann::json StyleNetOptions::to_json() const {
+  return {{"name", "transformer_net"},
+          {"width", width},
+          {"res_blocks", res_blocks},
+          {"num_styles", num_styles},
+          {"value_range", value_range}};
+}
+
+StyleNetOptions StyleNetOptions::from_json(const nlohmann::json& j) {
+  if (!j.is_object() || j.value("name", "") != "transformer_net")
+    throw InvalidArgument("architecture is not 'transformer_net'");
+  StyleNetOptions o;
+  try {
+    o.width = j.at("width").get<int64_t>();
+    o.res_blocks = j.at("res_blocks").get<int64_t>();
+    o.num_styles = j.at("num_styles").get<int64_t>();
+    o.value_range = j.value("value_range", o.value_range);
+  } catch (const nlohmann::json::exception& e) {
+    throw InvalidArgument(std::string("transformer_net architecture: ") +
+                          e.what());
+  }
+  o.validate();
+  return o;
+}
+
+CondInstanceNormImpl::CondInstanceNormImpl(int64_t channels,
+                                           int64_t num_styles) {
+  weight = register_parameter("weight", torch::ones({num_styles, channels}));
+  bias = register_parameter("bias", torch::zeros({num_styles, channels}));
+}
+
+torch::Tensor CondInstanceNormImpl::forward(const torch::Tensor& x,
+                                            const torch::Tensor& mix) {
+  // Statistics in fp32 even when x is bf16: variance underflows otherwise.
+  auto xf = x.to(torch::kFloat32);
+  auto var_mean = torch::var_mean(xf, {2, 3}, /*unbiased=*/false,
+                                  /*keepdim=*/true);
+  auto normed =
+      (xf - std::get<1>(var_mean)) * torch::rsqrt(std::get<0>(var_mean) + 1e-5);
+  auto m = mix.to(weight.dtype());
+  auto gamma = torch::matmul(m, weight).view({1, -1, 1, 1});
+  auto beta = torch::matmul(m, bias).view({1, -1, 1, 1});
+  return (normed * gamma + beta).to(x.scalar_type());
+}
+
+ConvLayerImpl::ConvLayerImpl(int64_t in, int64_t out, int64_t kernel,
+                             int64_t stride)
+    : pad(kernel / 2) {
+  conv = register_module(
+      "conv", torch::nn::Conv2d(
+                  torch::nn::Conv2dOptions(in, out, kernel).stride(stride)));
+}
+
+torch::Tensor ConvLayerImpl::forward(const torch::Tensor& x) {
+  auto padded = torch::reflection_pad2d(x, {pad, pad, pad, pad});
+  return conv->forward(padded);
+}
+
+StyleNetImpl::StyleNetImpl(const StyleNetOptions& options) : options_(options) {
+  options_.validate();
+  const int64_t w = options_.width, s = options_.num_styles;
+  conv1 = register_module("conv1", ConvLayer(3, w, 9, 1));
+  in1 = register_module("in1", CondInstanceNorm(w, s));
+  conv2 = register_module("conv2", ConvLayer(w, 2 * w, 3, 2));
+  in2 = register_module("in2", CondInstanceNorm(2 * w, s));
+  conv3 = register_module("conv3", ConvLayer(2 * w, 4 * w, 3, 2));
+  in3 = register_module("in3", CondInstanceNorm(4 * w, s));
+  res_convs = register_module("res_convs", torch::nn::ModuleList());
+  res_norms = register_module("res_norms", torch::nn::ModuleList());
+  for (int64_t i = 0; i < options_.res_blocks * 2; ++i) {
+    res_convs->push_back(ConvLayer(4 * w, 4 * w, 3, 1));
+    res_norms->push_back(CondInstanceNorm(4 * w, s));
+  }
+  up1 = register_module("up1", ConvLayer(4 * w, 2 * w, 3, 1));
+  in4 = register_module("in4", CondInstanceNorm(2 * w, s));
+  up2 = register_module("up2", ConvLayer(2 * w, w, 3, 1));
+  in5 = register_module("in5", CondInstanceNorm(w, s));
+  conv_out = register_module("conv_out", ConvLayer(w, 3, 9, 1));
+}
+
+torch::Tensor StyleNetImpl::one_hot(int64_t index) const {
+  TORCH_CHECK(index >= 0 && index < options_.num_styles, "style index ", index,
+              " is out of range [0, ", options_.num_styles - 1, "]");
+  auto m = torch::zeros({options_.num_styles});
+  m[index] = 1.0;
+  return m;
+}
+
+torch::Tensor StyleNetImpl::forward(const torch::Tensor& x,
+                                    const torch::Tensor& mix_in) {
+  TORCH_CHECK(x.dim() == 4 && x.size(1) == 3,
+              "style network expects [N, 3, H, W], got ", x.sizes());
+  auto mix =
+      mix_in.defined() ? mix_in.to(x.device()) : one_hot(0).to(x.device());
+  TORCH_CHECK(mix.dim() == 1 && mix.size(0) == options_.num_styles,
+              "style mix must have ", options_.num_styles, " weights");
+  auto y1 = torch::relu(in1->forward(conv1->forward(x), mix));
+  auto y2 = torch::relu(in2->forward(conv2->forward(y1), mix));
+  auto y = torch::relu(in3->forward(conv3->forward(y2), mix));
+  for (size_t i = 0; i < res_convs->size(); i += 2) {
+    auto r = torch::relu(res_norms[i]->as<CondInstanceNorm>()->forward(
+        res_convs[i]->as<ConvLayer>()->forward(y), mix));
+    r = res_norms[i + 1]->as<CondInstanceNorm>()->forward(
+        res_convs[i + 1]->as<ConvLayer>()->forward(r), mix);
+    y = y + r;
+  }
+  // Upsample to the encoder's sizes so any H and W come back unchanged.
+  y = torch::upsample_nearest2d(y, {y2.size(2), y2.size(3)});
+  y = torch::relu(in4->forward(up1->forward(y), mix));
+  y = torch::upsample_nearest2d(y, {y1.size(2), y1.size(3)});
+  y = torch::relu(in5->forward(up2->forward(y), mix));
+  return conv_out->forward(y);
+}
+
+}  // namespace neuralart

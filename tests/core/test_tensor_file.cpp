@@ -1,0 +1,153 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "neuralart/error.h"
+#include "neuralart/tensor_file.h"
+#include "temp_dir.h"
+
+using namespace neuralart;
+
+namespace {
+
+std::vector<uint8_t> read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+void write_all(const std::string& path, const std::vector<uint8_t>& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+TensorFile sample() {
+  TensorFile f;
+  f.metadata["hello"] = "world";
+  f.tensors["a"] = torch::arange(12, torch::kFloat32).view({3, 4});
+  f.tensors["b"] = torch::tensor({1, 2, 3}, torch::kInt64);
+  f.tensors["c"] = torch::ones({2}, torch::kBFloat16);
+  f.tensors["empty"] = torch::zeros({0, 5});
+  return f;
+}
+
+}  // namespace
+
+TEST(TensorFile, RoundTrip) {
+  TempDir dir;
+  const auto path = dir.file("t.safetensors");
+  write_tensor_file(path, sample());
+  auto back = read_tensor_file(path);
+  EXPECT_EQ(back.metadata.at("hello"), "world");
+  ASSERT_EQ(back.tensors.size(), 4u);
+  for (const auto& [name, t] : sample().tensors) {
+    EXPECT_TRUE(torch::equal(back.tensors.at(name), t)) << name;
+    EXPECT_EQ(back.tensors.at(name).scalar_type(), t.scalar_type()) << name;
+  }
+  // No temporary file is left behind.
+  int files = 0;
+  for (auto& e : std::filesystem::directory_iterator(dir.path))
+    (void)e, ++files;
+  EXPECT_EQ(files, 1);
+}
+
+TEST(TensorFile, Crc32KnownValue) {
+  const std::string s = "123456789";
+  EXPECT_EQ(crc32(reinterpret_cast<const uint8_t*>(s.data()), s.size()),
+            0xCBF43926u);
+}
+
+TEST(TensorFile, EveryTruncation_n) {
+  TempDir dir;
+  const auto path = dir.file("t.safetensors");
+  write_tensor_file(path, sample());
+  const auto bytes = read_all(path);
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    auto cut = std::vector<uint8_t>(bytes.begin(), bytes.begin() + n);
+    EXPECT_THROW(parse_tensor_file(cut.data(), cut.size(), "cut"), BundleError)
+        << "truncated at " << n;
+  }
+}
+
+TEST(TensorFile, EveryFlippedDataByte_n) {
+  TempDir dir;
+  const auto path = dir.file("t.safetensors");
+  write_tensor_file(path, sample());
+  const auto bytes = read_all(path);
+  uint64_t header = 0;
+  for (int i = 7; i >= 0; --i) header = (header << 8) | bytes[i];
+  for (size_t i = 8 + header; i < bytes.size(); ++i) {
+    auto bad = bytes;
+    bad[i] ^= 0x5A;
+    EXPECT_THROW(parse_tensor_file(bad.data(), bad.size(), "flip"), BundleError)
+        << "flipped byte " << i;
+  }
+}
+
+TEST(TensorFile, HostileHeaders_n) {
+  auto make = [](const std::string& header) {
+    std::vector<uint8_t> b(8);
+    uint64_t n = header.size();
+    for (int i = 0; i < 8; ++i) b[i] = static_cast<uint8_t>(n >> (8 * i));
+    b.insert(b.end(), header.begin(), header.end());
+    return b;
+  };
+  const std::vector<std::string> headers = {
+      "not json at all",
+      "[1, 2, 3]",
+      R"({"a": {"dtype": "F32", "shape": [4294967296, 4294967296], "data_offsets": [0, 0]}})",
+      R"({"a": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}})",
+      R"({"a": {"dtype": "X99", "shape": [1], "data_offsets": [0, 4]}})",
+      R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 400000]}})",
+      R"({"a": {"dtype": "F32", "shape": [1]}})",
+      R"({"__metadata__": {"k": 5}})",
+      R"({"a": {"dtype": "F32", "shape": [1,1,1,1,1,1,1,1,1,1], "data_offsets": [0, 4]}})",
+      std::string(100000, '['),
+  };
+  for (const auto& h : headers) {
+    auto b = make(h);
+    EXPECT_THROW(parse_tensor_file(b.data(), b.size(), "hostile"), BundleError)
+        << h;
+  }
+  // A declared header length larger than the file.
+  std::vector<uint8_t> huge = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                               0xFF, 0xFF, 0x7F, '{',  '}'};
+  EXPECT_THROW(parse_tensor_file(huge.data(), huge.size(), "huge"),
+               BundleError);
+}
+
+TEST(TensorFile, MissingFile_n) {
+  try {
+    read_tensor_file("/nonexistent/model.bundle");
+    FAIL() << "no exception";
+  } catch (const BundleError& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/model.bundle"),
+              std::string::npos);
+  }
+}
+
+TEST(TensorFile, UnwritableFolder_n) {
+  EXPECT_THROW(write_tensor_file("/nonexistent/dir/x.bundle", sample()), Error);
+}
+
+TEST(TensorFile, FailedWriteKeepsOldFile_n) {
+  if (!std::filesystem::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
+  // Writing to a full disk must fail loudly; simulate with a read-only dir.
+  TempDir dir;
+  const auto path = dir.file("keep.safetensors");
+  write_tensor_file(path, sample());
+  const auto before = read_all(path);
+  std::filesystem::permissions(
+      dir.path,
+      std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+  bool threw = false;
+  try {
+    write_tensor_file(path, sample());
+  } catch (const Error&) {
+    threw = true;
+  }
+  std::filesystem::permissions(dir.path, std::filesystem::perms::owner_all);
+  if (!threw) GTEST_SKIP() << "running as root: permissions are not enforced";
+  EXPECT_EQ(read_all(path), before);
+}

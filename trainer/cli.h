@@ -1,0 +1,50 @@
+// Shared helpers for neuralart-train's subcommands.
+#pragma once
+
+#include <boost/program_options.hpp>
+
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace neuralart::cli {
+
+namespace po = boost::program_options;
+
+// Exit codes: 0 success, 1 failure, 2 usage error.
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+// A bad command line: printed with a hint to --help, exit code 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Subcommand {
+  std::string name;
+  std::string summary;
+  std::function<int(const std::vector<std::string>& args)> run;
+};
+
+// Parses `args` against `options` (and positional names); prints help and
+// returns false when --help was given. Throws UsageError on bad input.
+bool parse(const std::string& command, const std::string& usage,
+           const po::options_description& options,
+           const po::positional_options_description& positional,
+           const std::vector<std::string>& args, po::variables_map& vm);
+
+// Throws UsageError unless lo <= value <= hi, naming the option and range.
+template <typename T>
+void check_range(const std::string& option, T value, T lo, T hi) {
+  if (value < lo || value > hi)
+    throw UsageError("--" + option + " " + std::to_string(value) +
+                     " is out of range [" + std::to_string(lo) + ", " +
+                     std::to_string(hi) + "]");
+}
+
+int run_inspect(const std::vector<std::string>& args);
+
+}  // namespace neuralart::cli

@@ -1,0 +1,77 @@
+// neuralart-train: trains GANs and style models; inspects model bundles.
+#include <c10/util/Exception.h>
+
+#include <iostream>
+
+#include "cli.h"
+#include "neuralart/error.h"
+#include "neuralart/version.h"
+
+namespace {
+
+using neuralart::cli::Subcommand;
+
+const std::vector<Subcommand>& subcommands() {
+  static const std::vector<Subcommand> list = {
+      {"inspect", "print a model bundle's metadata",
+       neuralart::cli::run_inspect},
+  };
+  return list;
+}
+
+void print_usage(std::ostream& out) {
+  out << "usage: neuralart-train <command> [options]\n"
+         "       neuralart-train <command> --help\n\n"
+         "Trains GANs and style models for the neuralart GStreamer "
+         "elements.\n\ncommands:\n";
+  for (const auto& s : subcommands())
+    out << "  " << s.name << std::string(12 - s.name.size(), ' ') << s.summary
+        << "\n";
+  out << "\noptions:\n  -h, --help    show this help\n"
+         "  --version     print versions and exit\n\n"
+         "exit codes: 0 success, 1 failure, 2 usage error\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  namespace cli = neuralart::cli;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    print_usage(std::cerr);
+    return cli::kExitUsage;
+  }
+  const std::string command = args.front();
+  if (command == "-h" || command == "--help" || command == "help") {
+    print_usage(std::cout);
+    return cli::kExitOk;
+  }
+  if (command == "--version") {
+    std::cout << "neuralart-train " << neuralart::version() << " (LibTorch "
+              << neuralart::torch_version() << ")\n";
+    return cli::kExitOk;
+  }
+  for (const auto& s : subcommands()) {
+    if (s.name != command) continue;
+    try {
+      return s.run({args.begin() + 1, args.end()});
+    } catch (const cli::UsageError& e) {
+      std::cerr << "neuralart-train " << command << ": " << e.what()
+                << "\nTry 'neuralart-train " << command << " --help'.\n";
+      return cli::kExitUsage;
+    } catch (const neuralart::InvalidArgument& e) {
+      std::cerr << "neuralart-train " << command << ": " << e.what() << "\n";
+      return cli::kExitUsage;
+    } catch (const c10::Error& e) {
+      std::cerr << "neuralart-train " << command << ": "
+                << e.what_without_backtrace() << "\n";
+      return cli::kExitFailure;
+    } catch (const std::exception& e) {
+      std::cerr << "neuralart-train " << command << ": " << e.what() << "\n";
+      return cli::kExitFailure;
+    }
+  }
+  std::cerr << "neuralart-train: unknown command '" << command
+            << "'\nTry 'neuralart-train --help'.\n";
+  return cli::kExitUsage;
+}
