@@ -1,0 +1,78 @@
+#include "neuralart/runtime/runtime_options.h"
+
+#include <torch/torch.h>
+
+#include <thread>
+
+#include "neuralart/error.h"
+
+namespace neuralart {
+
+Precision precision_from_string(const std::string& name) {
+  if (name == "fp32") return Precision::FP32;
+  if (name == "bf16") return Precision::BF16;
+  if (name == "fp16") return Precision::FP16;
+  throw InvalidArgument("unknown precision '" + name +
+                        "' (expected fp32, bf16 or fp16)");
+}
+
+std::string to_string(Precision precision) {
+  switch (precision) {
+    case Precision::FP32:
+      return "fp32";
+    case Precision::BF16:
+      return "bf16";
+    case Precision::FP16:
+      return "fp16";
+  }
+  return "?";
+}
+
+torch::ScalarType scalar_type(Precision precision) {
+  switch (precision) {
+    case Precision::BF16:
+      return torch::kBFloat16;
+    case Precision::FP16:
+      return torch::kFloat16;
+    default:
+      return torch::kFloat32;
+  }
+}
+
+torch::Device parse_device(const std::string& name) {
+  if (name == "cpu") return torch::Device(torch::kCPU);
+  if (name.rfind("cuda", 0) == 0) {
+    int index = 0;
+    if (name.size() > 4) {
+      if (name[4] != ':' || name.size() == 5 ||
+          name.find_first_not_of("0123456789", 5) != std::string::npos)
+        throw InvalidArgument("bad device '" + name +
+                              "' (expected cpu, cuda or cuda:N)");
+      index = std::stoi(name.substr(5));
+    }
+    if (!torch::cuda::is_available())
+      throw InvalidArgument("device '" + name +
+                            "' asked for, but CUDA is not available here "
+                            "(LibTorch without CUDA, or no GPU); use cpu");
+    if (index >= static_cast<int>(torch::cuda::device_count()))
+      throw InvalidArgument("device '" + name + "': only " +
+                            std::to_string(torch::cuda::device_count()) +
+                            " CUDA devices present");
+    return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+  }
+  throw InvalidArgument("bad device '" + name +
+                        "' (expected cpu, cuda or cuda:N)");
+}
+
+int resolve_threads(int threads) {
+  if (threads > 0) return threads;
+  const unsigned hw = std::thread::hardware_concurrency();
+  return hw > 0 ? static_cast<int>(hw) : 1;
+}
+
+void apply_threads(int threads) {
+  const int n = resolve_threads(threads);
+  if (torch::get_num_threads() != n) torch::set_num_threads(n);
+}
+
+}  // namespace neuralart
