@@ -5,7 +5,13 @@
 
 G_BEGIN_DECLS
 
-/* Elements land one by one; until then the plugin loads with none. */
-#define NEURALART_REGISTER_ELEMENTS(plugin) TRUE
+GST_ELEMENT_REGISTER_DECLARE(styletransfer);
+GST_ELEMENT_REGISTER_DECLARE(gansrc);
+
+/* TRUE when at least one element registered; one line per element. */
+#define NEURALART_REGISTER_ELEMENTS(plugin)      \
+  (GST_ELEMENT_REGISTER(styletransfer, plugin) | \
+   GST_ELEMENT_REGISTER(gansrc, plugin) | \
+   FALSE)
 
 G_END_DECLS

@@ -46,5 +46,9 @@ void check_range(const std::string& option, T value, T lo, T hi) {
 }
 
 int run_inspect(const std::vector<std::string>& args);
+int run_stylize(const std::vector<std::string>& args);
+int run_style(const std::vector<std::string>& args);
+int run_gan(const std::vector<std::string>& args);
+int run_sample(const std::vector<std::string>& args);
 
 }  // namespace neuralart::cli

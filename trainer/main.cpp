@@ -13,6 +13,12 @@ using neuralart::cli::Subcommand;
 
 const std::vector<Subcommand>& subcommands() {
   static const std::vector<Subcommand> list = {
+      {"gan", "train a GAN on a folder of images", neuralart::cli::run_gan},
+      {"sample", "sample grids and latent walks from a generator",
+       neuralart::cli::run_sample},
+      {"stylize", "restyle one image by optimisation (Gatys)",
+       neuralart::cli::run_stylize},
+      {"style", "train a feed-forward style model", neuralart::cli::run_style},
       {"inspect", "print a model bundle's metadata",
        neuralart::cli::run_inspect},
   };

@@ -23,14 +23,17 @@ torch::Tensor spectral_normalize(const torch::Tensor& weight, torch::Tensor& u,
         torch::nn::functional::NormalizeFuncOptions().dim(0).eps(1e-12));
     u.copy_(u_new);
   }
-  torch::Tensor v;
+  // Clones: the buffer changes in place on the next forward, while this
+  // graph still needs the values it saw.
+  torch::Tensor u_now, v;
   {
     torch::NoGradGuard no_grad;
+    u_now = u.clone();
     v = torch::nn::functional::normalize(
-        torch::mv(w.t(), u),
+        torch::mv(w.t(), u_now),
         torch::nn::functional::NormalizeFuncOptions().dim(0).eps(1e-12));
   }
-  auto sigma = torch::dot(u, torch::mv(w, v));
+  auto sigma = torch::dot(u_now, torch::mv(w, v));
   return weight / sigma;
 }
 

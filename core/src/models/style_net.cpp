@@ -76,6 +76,12 @@ ConvLayerImpl::ConvLayerImpl(int64_t in, int64_t out, int64_t kernel,
 }
 
 torch::Tensor ConvLayerImpl::forward(const torch::Tensor& x) {
+  if (x.scalar_type() == torch::kBFloat16 && x.is_cpu()) {
+    // LibTorch 1.13 has no bf16 CPU kernel for reflection_pad2d: pad in fp32.
+    auto padded =
+        torch::reflection_pad2d(x.to(torch::kFloat32), {pad, pad, pad, pad});
+    return conv->forward(padded.to(torch::kBFloat16));
+  }
   auto padded = torch::reflection_pad2d(x, {pad, pad, pad, pad});
   return conv->forward(padded);
 }

@@ -1,0 +1,106 @@
+// Loss networks and losses for style transfer (Gatys et al. 2016; Johnson
+// et al. 2016): CNN features at named layers, Gram matrices on an image
+// pyramid, content and total-variation losses. Tensor code only: no OpenCV.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace neuralart {
+
+// A frozen feature extractor. Inputs are RGB [N, 3, H, W] in [0, 255]; each
+// network handles its own normalisation (VGG-19: BGR, mean subtracted).
+class LossNet {
+ public:
+  virtual ~LossNet() = default;
+  // Features at `layers` (names from layer_names()), in the order given.
+  // Runs the network only as deep as the deepest requested layer.
+  virtual std::vector<torch::Tensor> features(
+      const torch::Tensor& rgb255, const std::vector<std::string>& layers) = 0;
+  // Layer names this network can produce, shallow to deep.
+  virtual std::vector<std::string> layer_names() const = 0;
+  // A spec that rebuilds the same network ("random:1", "vgg19:PATH").
+  virtual std::string spec() const = 0;
+  virtual void to(torch::Device device) = 0;
+};
+
+// VGG-19 read from TensorFlow.js layers weights (model.json + shards).
+// Loads block1_conv1 .. the conv of the deepest layer in `layers` only.
+// Throws Error naming the layer and the file for a missing shard, a shape
+// mismatch, a short shard or an unknown layer name.
+std::unique_ptr<LossNet> load_vgg19_tfjs(
+    const std::string& model_json, const std::vector<std::string>& layers);
+
+// The built-in network: VGG-shaped (relu1_1 .. relu4_2, two convs a block,
+// average pooling), 32-64-128-256 channels, weights drawn from a fixed seed
+// (random-feature texture statistics: Ustyuzhaninov et al. 2017, He et al.
+// 2016). Needs no download; the same seed gives the same network.
+std::unique_ptr<LossNet> make_random_loss_net(uint64_t seed = 1);
+
+// "random", "random:SEED" or "vgg19:PATH/model.json".
+std::unique_ptr<LossNet> make_loss_net(const std::string& spec,
+                                       const std::vector<std::string>& layers);
+
+// "relu1_1,relu2_1" -> names; throws InvalidArgument for an empty item.
+std::vector<std::string> split_layers(const std::string& csv);
+// Throws InvalidArgument naming the layer and the valid names when a layer
+// is not one `net` produces.
+void check_layers(const LossNet& net, const std::vector<std::string>& layers,
+                  const std::string& what);
+
+// Gram matrix of features [N, C, H, W]: F F^T / (C H W), shape [N, C, C].
+torch::Tensor gram_matrix(const torch::Tensor& features);
+
+// Mean of squared neighbour differences along H and W (0 for a constant
+// image). Scale-dependent: pass images in the range the weight assumes.
+torch::Tensor total_variation_loss(const torch::Tensor& images);
+
+// Mean squared error of `a` against `target`, divided by the target's mean
+// square (so one set of weights suits networks of different feature
+// scales). `target` is treated as a constant.
+torch::Tensor normalized_mse(const torch::Tensor& a,
+                             const torch::Tensor& target);
+
+// Downsamples by 2 per level (average pooling): level 0 is the image.
+std::vector<torch::Tensor> image_pyramid(const torch::Tensor& images,
+                                         int levels);
+
+// Style statistics: Gram matrices per pyramid level and layer.
+struct StyleTargets {
+  std::vector<torch::Tensor> grams;  // level-major: [level * layers + layer]
+};
+
+struct StyleLossConfig {
+  std::vector<std::string> content_layers{"relu2_2"};
+  std::vector<std::string> style_layers{"relu1_1", "relu2_1", "relu3_1"};
+  int pyramid_levels = 2;  // 1 = single scale
+};
+
+StyleTargets style_targets(LossNet& net, const torch::Tensor& style_rgb255,
+                           const StyleLossConfig& config);
+
+// Mean over levels and layers of normalized_mse(Gram(x), target); targets
+// of batch 1 broadcast over x's batch.
+torch::Tensor style_loss(LossNet& net, const torch::Tensor& rgb255,
+                         const StyleTargets& targets,
+                         const StyleLossConfig& config);
+
+// Mean over content layers of normalized_mse(features(x), content_feats).
+torch::Tensor content_loss(const std::vector<torch::Tensor>& features,
+                           const std::vector<torch::Tensor>& targets);
+
+// RGB <-> YIQ (luminance Y first), for colour-preserving transfer.
+torch::Tensor rgb_to_yiq(const torch::Tensor& rgb);
+torch::Tensor yiq_to_rgb(const torch::Tensor& yiq);
+// Luminance replicated to 3 channels, its mean and std matched to `ref`'s
+// luminance (Gatys et al. 2016, "Preserving color in neural artistic style
+// transfer"): style images are matched to the content image this way.
+torch::Tensor luminance_matched(const torch::Tensor& rgb,
+                                const torch::Tensor& ref_rgb);
+
+}  // namespace neuralart

@@ -1,0 +1,165 @@
+// Style transfer training as library code: Gatys optimisation of one image,
+// and the feed-forward StyleNet trainer (Johnson et al. 2016 with
+// conditional instance norm, Dumoulin et al. 2017). Tensor code only: the
+// CLI decodes images and writes PNGs through neuralart_media.
+#pragma once
+
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "neuralart/models/style_net.h"
+#include "neuralart/train/loss_net.h"
+
+namespace neuralart {
+
+// ---------------------------------------------------------------- Gatys --
+
+struct GatysOptions {
+  std::string init = "content";     // content | noise
+  std::string optimizer = "lbfgs";  // lbfgs | adam
+  int64_t steps = 300;
+  double lr = 1.0;  // L-BFGS step; Adam: pixels (0-255)
+  double content_weight = 1.0;
+  double style_weight = 10.0;
+  double tv_weight = 1.0;       // on images scaled to [0, 1]
+  bool preserve_color = false;  // luminance-only transfer
+  StyleLossConfig loss;
+  uint64_t seed = 1;
+  void validate() const;  // throws InvalidArgument
+};
+
+struct GatysStats {
+  int64_t step = 0;  // 1-based
+  double content = 0, style = 0, tv = 0, total = 0;
+};
+
+struct GatysCallbacks {
+  std::function<void(const GatysStats&)> on_step;
+  // Every `image_every` steps (0: never): the current image, RGB [1,3,H,W]
+  // in [0, 255] (colour already restored when preserve_color).
+  int64_t image_every = 0;
+  std::function<void(int64_t step, const torch::Tensor&)> on_image;
+  const std::atomic<bool>* stop = nullptr;
+};
+
+// Optimises an image so its features match `content` and its Gram
+// matrices match the styles. content: [1,3,H,W] RGB 0-255; styles: each
+// [1,3,h,w] RGB 0-255 with `style_weights` (normalised to sum 1). Returns
+// the result [1,3,H,W] in [0, 255].
+torch::Tensor gatys_stylize(LossNet& net, const torch::Tensor& content,
+                            const std::vector<torch::Tensor>& styles,
+                            const std::vector<double>& style_weights,
+                            const GatysOptions& options,
+                            const GatysCallbacks& callbacks = {});
+
+// ------------------------------------------------------ feed-forward ----
+
+struct StyleTrainOptions {
+  StyleNetOptions model;            // num_styles = styles.size()
+  std::string loss_net = "random";  // make_loss_net spec
+  StyleLossConfig loss;
+  int64_t size = 256;  // crop side
+  int64_t batch = 4;
+  int64_t steps = 2000;
+  double lr = 1e-3;
+  double content_weight = 1.0;
+  double style_weight = 10.0;
+  double tv_weight = 1.0;
+  double temporal_weight = 0.0;  // 0: off
+  int64_t preview_every = 200;   // 0: never
+  int64_t checkpoint_every = 500;
+  int64_t log_every = 10;
+  int64_t preview_count = 4;
+  uint64_t seed = 1;
+
+  nlohmann::json to_json() const;
+  static StyleTrainOptions from_json(const nlohmann::json& j);
+  void validate() const;  // throws InvalidArgument naming the option
+};
+
+struct StyleTrainStats {
+  int64_t step = 0;  // steps done after this one
+  int64_t style_index = 0;
+  double content = 0, style = 0, tv = 0, temporal = 0, total = 0;
+  double images_per_second = 0;
+};
+
+struct StyleTrainCallbacks {
+  std::function<void(const StyleTrainStats&)> on_step;
+  // Fixed previews: content crops then one row per style, RGB 0-255
+  // [(1 + styles) * K, 3, S, S].
+  std::function<void(int64_t step, const torch::Tensor&)> on_preview;
+  const std::atomic<bool>* stop = nullptr;  // set by a Ctrl-C handler
+};
+
+// Content images as uint8 [3, H, W] RGB with min(H, W) >= options.size.
+// Styles as float [1, 3, h, w] RGB 0-255.
+class StyleTrainer {
+ public:
+  StyleTrainer(StyleTrainOptions options, std::vector<torch::Tensor> content,
+               std::vector<torch::Tensor> styles,
+               std::vector<std::string> style_names, std::string run_dir);
+
+  // Continues RUN_DIR/checkpoint.ckpt: model, optimiser, step, RNG. The
+  // architecture, loss network and layers must match; steps, logging and
+  // weights may change.
+  void resume();
+  bool has_checkpoint() const;
+
+  // Trains until options.steps or *stop; writes a checkpoint either way.
+  // Returns the number of steps done in total.
+  int64_t train(const StyleTrainCallbacks& callbacks);
+  StyleTrainStats step();  // one optimisation step (public for tests)
+
+  void save_checkpoint() const;  // atomic: temp file, then rename
+  // Writes the model as a neuralart style bundle with provenance.
+  void export_bundle(const std::string& path) const;
+
+  // Stylised previews [(1 + S) * K, 3, size, size] (see on_preview).
+  torch::Tensor previews();
+  // losses.csv as a line plot, uint8 [H, W, 3] (total black, content blue,
+  // style red, temporal green; log scale).
+  torch::Tensor loss_plot() const;
+
+  int64_t current_step() const { return step_; }
+  const StyleTrainOptions& options() const { return options_; }
+  StyleNet model() const { return net_; }
+  std::string checkpoint_path() const;
+  std::string csv_path() const;
+  nlohmann::json provenance;  // command line, data...: stored in bundles
+
+ private:
+  torch::Tensor random_batch();
+  torch::Tensor temporal_loss(const torch::Tensor& batch,
+                              const torch::Tensor& output,
+                              const torch::Tensor& mix);
+  void append_csv(const StyleTrainStats& s) const;
+
+  StyleTrainOptions options_;
+  std::vector<torch::Tensor> content_, styles_;
+  std::vector<std::string> style_names_;
+  std::string run_dir_;
+  std::unique_ptr<LossNet> loss_net_;
+  std::vector<StyleTargets> targets_;
+  StyleNet net_{nullptr};
+  std::unique_ptr<torch::optim::Adam> opt_;
+  torch::Tensor preview_batch_;
+  int64_t step_ = 0;
+  double seconds_ = 0;  // training time so far, across resumes
+};
+
+// Line plot of series (each a list of values, log scale) into
+// uint8 [height, width, 3]; colours as RGB triples per series.
+torch::Tensor render_line_plot(
+    const std::vector<std::vector<double>>& series,
+    const std::vector<std::array<uint8_t, 3>>& colors, int64_t width = 640,
+    int64_t height = 360);
+
+}  // namespace neuralart

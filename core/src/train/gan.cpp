@@ -1,0 +1,586 @@
+#include "neuralart/train/gan.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "neuralart/bundle.h"
+#include "neuralart/error.h"
+#include "neuralart/models/load.h"
+#include "neuralart/runtime/runtime_options.h"
+#include "neuralart/tensor_file.h"
+
+namespace neuralart {
+namespace fs = std::filesystem;
+namespace F = torch::nn::functional;
+
+namespace {
+
+constexpr const char* kCheckpointFile = "checkpoint.ckpt";
+constexpr const char* kCheckpointKey = "neuralart.gan_checkpoint";
+constexpr const char* kCsvHeader =
+    "step,d_loss,g_loss,d_real,d_fake,skipped_d,lr_g,lr_d,diversity,"
+    "images_per_second";
+
+void copy_module(const torch::nn::Module& from, torch::nn::Module& to) {
+  torch::NoGradGuard no_grad;
+  auto src = from.named_parameters();
+  for (auto& p : to.named_parameters()) p.value().copy_(src[p.key()]);
+  auto bufs = from.named_buffers();
+  for (auto& b : to.named_buffers()) b.value().copy_(bufs[b.key()]);
+}
+
+void put_module(TensorFile& f, const std::string& prefix,
+                const torch::nn::Module& m) {
+  for (const auto& p : m.named_parameters())
+    f.tensors[prefix + p.key()] = p.value();
+  for (const auto& b : m.named_buffers())
+    f.tensors[prefix + b.key()] = b.value();
+}
+
+void get_module(const TensorFile& f, const std::string& prefix,
+                torch::nn::Module& m, const std::string& path) {
+  torch::NoGradGuard no_grad;
+  auto fetch = [&](const std::string& key, torch::Tensor& target) {
+    auto it = f.tensors.find(prefix + key);
+    if (it == f.tensors.end() || it->second.sizes() != target.sizes())
+      throw Error(path + ": checkpoint lacks or mis-shapes '" + prefix + key +
+                  "' (was it written with other model options?)");
+    target.copy_(it->second);
+  };
+  for (auto& p : m.named_parameters()) fetch(p.key(), p.value());
+  for (auto& b : m.named_buffers()) fetch(b.key(), b.value());
+}
+
+void put_adam(TensorFile& f, const std::string& prefix,
+              torch::optim::Adam& opt) {
+  auto& state = opt.state();
+  const auto& params = opt.param_groups().at(0).params();
+  for (size_t i = 0; i < params.size(); ++i) {
+    auto it = state.find(c10::guts::to_string(params[i].unsafeGetTensorImpl()));
+    if (it == state.end()) continue;
+    auto& s = static_cast<torch::optim::AdamParamState&>(*it->second);
+    const auto key = prefix + std::to_string(i);
+    f.tensors[key + ".exp_avg"] = s.exp_avg();
+    f.tensors[key + ".exp_avg_sq"] = s.exp_avg_sq();
+    f.tensors[key + ".step"] = torch::tensor({s.step()}, torch::kInt64);
+  }
+}
+
+void get_adam(const TensorFile& f, const std::string& prefix,
+              torch::optim::Adam& opt) {
+  auto& state = opt.state();
+  const auto& params = opt.param_groups().at(0).params();
+  for (size_t i = 0; i < params.size(); ++i) {
+    const auto key = prefix + std::to_string(i);
+    auto avg = f.tensors.find(key + ".exp_avg");
+    auto sq = f.tensors.find(key + ".exp_avg_sq");
+    auto st = f.tensors.find(key + ".step");
+    if (avg == f.tensors.end() || sq == f.tensors.end() ||
+        st == f.tensors.end())
+      continue;
+    auto s = std::make_unique<torch::optim::AdamParamState>();
+    s->step(st->second.item<int64_t>());
+    s->exp_avg(avg->second.clone());
+    s->exp_avg_sq(sq->second.clone());
+    state[c10::guts::to_string(params[i].unsafeGetTensorImpl())] = std::move(s);
+  }
+}
+
+double schedule_factor(const std::string& schedule, int64_t step,
+                       int64_t steps) {
+  const double t = steps > 0 ? std::min(1.0, double(step) / steps) : 0.0;
+  if (schedule == "linear") return 1.0 - t;
+  if (schedule == "cosine") return 0.5 * (1.0 + std::cos(M_PI * t));
+  return 1.0;
+}
+
+template <typename T>
+void check(const std::string& name, T value, T lo, T hi) {
+  if (value < lo || value > hi) {
+    std::ostringstream msg;
+    msg << name << " " << value << " is out of range [" << lo << ", " << hi
+        << "]";
+    throw InvalidArgument(msg.str());
+  }
+}
+
+}  // namespace
+
+GanLoss gan_loss_from_string(const std::string& name) {
+  if (name == "bce") return GanLoss::BCE;
+  if (name == "hinge") return GanLoss::Hinge;
+  if (name == "wgan-gp") return GanLoss::WGANGP;
+  throw InvalidArgument("unknown loss '" + name +
+                        "' (expected bce, hinge or wgan-gp)");
+}
+
+std::string to_string(GanLoss loss) {
+  switch (loss) {
+    case GanLoss::BCE:
+      return "bce";
+    case GanLoss::Hinge:
+      return "hinge";
+    case GanLoss::WGANGP:
+      return "wgan-gp";
+  }
+  return "?";
+}
+
+void GanTrainOptions::validate() const {
+  model.validate();
+  check<int64_t>("batch", batch, 2, 4096);
+  check<int64_t>("steps", steps, 0, 100000000);
+  check("lr-g", lr_g, 1e-7, 1.0);
+  check("lr-d", lr_d, 1e-7, 1.0);
+  check("beta1", beta1, 0.0, 0.999);
+  check("beta2", beta2, 0.0, 0.9999);
+  if (schedule != "constant" && schedule != "linear" && schedule != "cosine")
+    throw InvalidArgument("schedule '" + schedule +
+                          "' must be constant, linear or cosine");
+  check<int64_t>("d-steps", d_steps, 1, 16);
+  check("skip-d-below", skip_d_below, 0.0, 10.0);
+  check("label-smoothing", label_smoothing, 0.0, 0.5);
+  check("r1", r1_gamma, 0.0, 1000.0);
+  check("gp-lambda", gp_lambda, 0.0, 1000.0);
+  check("ema", ema_decay, 0.0, 0.99999);
+  check("collapse-warn", collapse_warn, 0.0, 1.0);
+  check<int64_t>("sample-every", sample_every, 1, 100000000);
+  check<int64_t>("checkpoint-every", checkpoint_every, 1, 100000000);
+  check<int64_t>("log-every", log_every, 1, 100000000);
+  check("threads", threads, 0, 1024);
+}
+
+nlohmann::json GanTrainOptions::to_json() const {
+  return {{"model", model.to_json()},
+          {"loss", to_string(loss)},
+          {"batch", batch},
+          {"steps", steps},
+          {"lr_g", lr_g},
+          {"lr_d", lr_d},
+          {"beta1", beta1},
+          {"beta2", beta2},
+          {"schedule", schedule},
+          {"d_steps", d_steps},
+          {"skip_d_below", skip_d_below},
+          {"label_smoothing", label_smoothing},
+          {"augment", augment.to_string()},
+          {"r1_gamma", r1_gamma},
+          {"gp_lambda", gp_lambda},
+          {"ema_decay", ema_decay},
+          {"collapse_warn", collapse_warn},
+          {"sample_every", sample_every},
+          {"checkpoint_every", checkpoint_every},
+          {"log_every", log_every},
+          {"seed", seed},
+          {"threads", threads}};
+}
+
+GanTrainOptions GanTrainOptions::from_json(const nlohmann::json& j) {
+  GanTrainOptions o;
+  o.model = DCGANOptions::from_json(j.at("model"));
+  o.loss = gan_loss_from_string(j.at("loss").get<std::string>());
+  o.batch = j.at("batch");
+  o.steps = j.at("steps");
+  o.lr_g = j.at("lr_g");
+  o.lr_d = j.at("lr_d");
+  o.beta1 = j.at("beta1");
+  o.beta2 = j.at("beta2");
+  o.schedule = j.at("schedule");
+  o.d_steps = j.at("d_steps");
+  o.skip_d_below = j.at("skip_d_below");
+  o.label_smoothing = j.at("label_smoothing");
+  o.augment = AugmentPolicy::parse(j.at("augment").get<std::string>());
+  o.r1_gamma = j.at("r1_gamma");
+  o.gp_lambda = j.at("gp_lambda");
+  o.ema_decay = j.at("ema_decay");
+  o.collapse_warn = j.at("collapse_warn");
+  o.sample_every = j.at("sample_every");
+  o.checkpoint_every = j.at("checkpoint_every");
+  o.log_every = j.at("log_every");
+  o.seed = j.at("seed");
+  o.threads = j.at("threads");
+  o.validate();
+  return o;
+}
+
+torch::Tensor mean_pairwise_distance(const torch::Tensor& images) {
+  auto flat = images.flatten(1).to(torch::kFloat32);
+  auto d = torch::cdist(flat, flat);
+  const auto n = flat.size(0);
+  return d.sum() / std::max<int64_t>(1, n * (n - 1));
+}
+
+GanTrainer::GanTrainer(GanTrainOptions options, ImageSet data,
+                       std::string run_dir)
+    : options_(std::move(options)),
+      data_(std::move(data)),
+      run_dir_(std::move(run_dir)) {
+  options_.validate();
+  const auto& m = options_.model;
+  if (!data_.images.defined() || data_.images.dim() != 4 ||
+      data_.images.size(0) < 1)
+    throw Error("training data is empty");
+  if (data_.images.size(1) != m.channels ||
+      data_.images.size(2) != m.resolution ||
+      data_.images.size(3) != m.resolution)
+    throw Error("training images are " + std::to_string(data_.images.size(1)) +
+                "x" + std::to_string(data_.images.size(2)) + "x" +
+                std::to_string(data_.images.size(3)) + " but the model needs " +
+                std::to_string(m.channels) + "x" +
+                std::to_string(m.resolution) + "x" +
+                std::to_string(m.resolution));
+  if (options_.loss == GanLoss::WGANGP && m.minibatch_std == false &&
+      options_.batch < 2)
+    throw InvalidArgument("wgan-gp needs batch >= 2");
+  torch::manual_seed(options_.seed);
+  g_ = DCGANGenerator(m);
+  d_ = DCGANDiscriminator(m);
+  ema_ = DCGANGenerator(m);
+  copy_module(*g_, *ema_);
+  ema_->eval();
+  for (auto& p : ema_->parameters()) p.set_requires_grad(false);
+  auto adam = [&](torch::nn::Module& mod, double lr) {
+    return std::make_unique<torch::optim::Adam>(
+        mod.parameters(),
+        torch::optim::AdamOptions(lr).betas({options_.beta1, options_.beta2}));
+  };
+  opt_g_ = adam(*g_, options_.lr_g);
+  opt_d_ = adam(*d_, options_.lr_d);
+  fixed_z_ = torch::randn({64, m.latent_dim});
+  std::error_code ec;
+  fs::create_directories(run_dir_, ec);
+  if (!fs::is_directory(run_dir_))
+    throw Error("cannot create run folder " + run_dir_ + ": " + ec.message());
+}
+
+std::string GanTrainer::checkpoint_path() const {
+  return (fs::path(run_dir_) / kCheckpointFile).string();
+}
+
+std::vector<torch::Tensor> GanTrainer::real_batch() {
+  auto idx =
+      torch::randint(data_.images.size(0), {options_.batch}, torch::kInt64);
+  auto x = to_signed_range(data_.images.index_select(0, idx));
+  if (!options_.model.multiscale) return {x};
+  std::vector<torch::Tensor> pyramid{x};
+  while (pyramid.back().size(2) > 4)
+    pyramid.push_back(torch::avg_pool2d(pyramid.back(), 2));
+  std::reverse(pyramid.begin(), pyramid.end());  // 4x4 first
+  return pyramid;
+}
+
+std::vector<torch::Tensor> GanTrainer::fake_images(const torch::Tensor& z) {
+  if (options_.model.multiscale) return g_->forward_multiscale(z);
+  return {g_->forward(z)};
+}
+
+torch::Tensor GanTrainer::d_logits(const std::vector<torch::Tensor>& images,
+                                   const AugmentParams& aug) {
+  std::vector<torch::Tensor> x;
+  for (const auto& im : images)
+    x.push_back(
+        options_.augment.any() ? apply_augment(im, options_.augment, aug) : im);
+  if (options_.model.multiscale) return d_->forward_multiscale(x);
+  return d_->forward(x.back());
+}
+
+void GanTrainer::set_learning_rates() {
+  const double f = schedule_factor(options_.schedule, step_, options_.steps);
+  for (auto& group : opt_g_->param_groups())
+    static_cast<torch::optim::AdamOptions&>(group.options())
+        .lr(options_.lr_g * f);
+  for (auto& group : opt_d_->param_groups())
+    static_cast<torch::optim::AdamOptions&>(group.options())
+        .lr(options_.lr_d * f);
+}
+
+void GanTrainer::update_ema() {
+  torch::NoGradGuard no_grad;
+  if (options_.ema_decay <= 0) {
+    copy_module(*g_, *ema_);
+    return;
+  }
+  // Warm-up: track G closely at first, then average over ~1/(1-decay) steps.
+  const double decay =
+      std::min(options_.ema_decay, (1.0 + step_) / (10.0 + step_));
+  auto src = g_->named_parameters();
+  for (auto& p : ema_->named_parameters())
+    p.value().mul_(decay).add_(src[p.key()], 1.0 - decay);
+  auto bufs = g_->named_buffers();
+  for (auto& b : ema_->named_buffers()) b.value().copy_(bufs[b.key()]);
+}
+
+GanStats GanTrainer::step() {
+  set_learning_rates();
+  GanStats s;
+  const auto n = options_.batch, nz = options_.model.latent_dim;
+  const bool bce = options_.loss == GanLoss::BCE;
+  auto score = [&](const torch::Tensor& logits) {
+    return (bce ? torch::sigmoid(logits) : logits).mean().item<double>();
+  };
+
+  // Discriminator step(s): real labelled 1, generated labelled 0.
+  for (int64_t k = 0; k < options_.d_steps; ++k) {
+    if (options_.skip_d_below > 0 && last_d_loss_ < options_.skip_d_below) {
+      ++skipped_d_;  // D is already winning: let G catch up
+      continue;
+    }
+    auto real = real_batch();
+    std::vector<torch::Tensor> fake;
+    {
+      torch::NoGradGuard no_grad;
+      fake = fake_images(torch::randn({n, nz}));
+    }
+    if (options_.r1_gamma > 0)
+      for (auto& r : real) r.requires_grad_(true);
+    auto real_logits = d_logits(real, sample_augment(options_.augment, n));
+    auto fake_logits = d_logits(fake, sample_augment(options_.augment, n));
+    torch::Tensor loss;
+    switch (options_.loss) {
+      case GanLoss::BCE:
+        loss =
+            F::binary_cross_entropy_with_logits(
+                real_logits,
+                torch::full_like(real_logits, 1.0 - options_.label_smoothing)) +
+            F::binary_cross_entropy_with_logits(fake_logits,
+                                                torch::zeros_like(fake_logits));
+        break;
+      case GanLoss::Hinge:
+        loss = torch::relu(1.0 - real_logits).mean() +
+               torch::relu(1.0 + fake_logits).mean();
+        break;
+      case GanLoss::WGANGP:
+        loss = fake_logits.mean() - real_logits.mean();
+        break;
+    }
+    last_d_loss_ = loss.item<double>();
+    s.d_real = score(real_logits);
+    s.d_fake = score(fake_logits);
+    if (options_.loss == GanLoss::WGANGP) {
+      auto alpha = torch::rand({n, 1, 1, 1});
+      std::vector<torch::Tensor> mixed;
+      for (size_t i = 0; i < real.size(); ++i)
+        mixed.push_back((alpha * real[i].detach() + (1 - alpha) * fake[i])
+                            .requires_grad_(true));
+      auto out = d_logits(mixed, sample_augment(options_.augment, n));
+      auto grads = torch::autograd::grad({out.sum()}, mixed, {}, true, true);
+      torch::Tensor norm2 = torch::zeros({n});
+      for (auto& gr : grads) norm2 = norm2 + gr.pow(2).flatten(1).sum(1);
+      loss = loss + options_.gp_lambda * (norm2.sqrt() - 1).pow(2).mean();
+    }
+    if (options_.r1_gamma > 0) {
+      auto grads =
+          torch::autograd::grad({real_logits.sum()}, real, {}, true, true);
+      torch::Tensor penalty = torch::zeros({});
+      for (auto& gr : grads)
+        penalty = penalty + gr.pow(2).flatten(1).sum(1).mean();
+      loss = loss + 0.5 * options_.r1_gamma * penalty;
+    }
+    opt_d_->zero_grad();
+    loss.backward();
+    opt_d_->step();
+  }
+  s.d_loss = last_d_loss_;
+
+  // Generator step: through D with target 1; D frozen (no gradient, no
+  // update, no power-iteration step: eval mode).
+  d_->eval();
+  for (auto& p : d_->parameters()) p.set_requires_grad(false);
+  auto fake = fake_images(torch::randn({n, nz}));
+  auto logits = d_logits(fake, sample_augment(options_.augment, n));
+  auto g_loss = bce ? F::binary_cross_entropy_with_logits(
+                          logits, torch::ones_like(logits))
+                    : -logits.mean();
+  opt_g_->zero_grad();
+  g_loss.backward();
+  opt_g_->step();
+  for (auto& p : d_->parameters()) p.set_requires_grad(true);
+  d_->train();
+  update_ema();
+  ++step_;
+
+  s.step = step_;
+  s.g_loss = g_loss.item<double>();
+  if (s.d_real == 0 && s.d_fake == 0) s.d_fake = score(logits.detach());
+  s.skipped_d = skipped_d_;
+  s.lr_g = options_.lr_g *
+           schedule_factor(options_.schedule, step_ - 1, options_.steps);
+  s.lr_d = options_.lr_d *
+           schedule_factor(options_.schedule, step_ - 1, options_.steps);
+  return s;
+}
+
+double GanTrainer::measure_diversity() {
+  torch::NoGradGuard no_grad;
+  if (real_diversity_ < 0) {
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(12345);
+    auto idx = torch::randint(data_.images.size(0), {64}, gen);
+    real_diversity_ = mean_pairwise_distance(
+                          to_signed_range(data_.images.index_select(0, idx)))
+                          .item<double>();
+  }
+  auto fake = ema_->forward(fixed_z_);
+  const double d = mean_pairwise_distance(fake).item<double>();
+  return real_diversity_ > 0 ? d / real_diversity_ : 0.0;
+}
+
+void GanTrainer::append_csv(const GanStats& s) const {
+  const auto path = fs::path(run_dir_) / "losses.csv";
+  const bool fresh = !fs::exists(path);
+  std::ofstream out(path, std::ios::app);
+  if (fresh) out << kCsvHeader << "\n";
+  out << s.step << "," << s.d_loss << "," << s.g_loss << "," << s.d_real << ","
+      << s.d_fake << "," << s.skipped_d << "," << s.lr_g << "," << s.lr_d << ","
+      << s.diversity << "," << s.images_per_second << "\n";
+  if (!out) throw Error("cannot append to " + path.string() + " (disk full?)");
+}
+
+int64_t GanTrainer::train(const GanCallbacks& cb) {
+  apply_threads(options_.threads);
+  using clock = std::chrono::steady_clock;
+  auto window_start = clock::now();
+  int64_t window_steps = 0;
+  double rate = 0;
+  while (step_ < options_.steps) {
+    if (cb.stop && cb.stop->load()) break;
+    auto s = step();
+    ++window_steps;
+    const double secs =
+        std::chrono::duration<double>(clock::now() - window_start).count();
+    if (secs > 0.5) {
+      rate = window_steps * options_.batch / secs;  // generator images/s
+      window_start = clock::now();
+      window_steps = 0;
+    }
+    s.images_per_second = rate;
+    const bool sample_now =
+        step_ % options_.sample_every == 0 || step_ == options_.steps;
+    if (sample_now) {
+      s.diversity = measure_diversity();
+      if (s.diversity < options_.collapse_warn &&
+          step_ >= 2 * options_.sample_every && cb.on_warning) {
+        std::ostringstream msg;
+        msg << "step " << step_ << ": possible mode collapse: samples are "
+            << "only " << int(s.diversity * 100) << "% as diverse as real "
+            << "images (try --augment, --minibatch-std, a lower --lr-g or "
+               "--r1)";
+        cb.on_warning(msg.str());
+      }
+    }
+    if (step_ % options_.log_every == 0 || sample_now) append_csv(s);
+    if (cb.on_step) cb.on_step(s);
+    if (sample_now && cb.on_samples) {
+      torch::NoGradGuard no_grad;
+      cb.on_samples(step_, ema_->forward(fixed_z_));
+    }
+    if (step_ % options_.checkpoint_every == 0) save_checkpoint();
+  }
+  save_checkpoint();
+  return step_;
+}
+
+void GanTrainer::save_checkpoint() const {
+  TensorFile f;
+  put_module(f, "g.", *g_);
+  put_module(f, "d.", *d_);
+  put_module(f, "ema.", *ema_);
+  put_adam(f, "opt_g.", *opt_g_);
+  put_adam(f, "opt_d.", *opt_d_);
+  f.tensors["fixed_z"] = fixed_z_;
+  f.tensors["rng"] = at::detail::getDefaultCPUGenerator().get_state();
+  nlohmann::json meta = {
+      {"options", options_.to_json()},     {"step", step_},
+      {"skipped_d", skipped_d_},           {"last_d_loss", last_d_loss_},
+      {"real_diversity", real_diversity_}, {"provenance", provenance}};
+  f.metadata[kCheckpointKey] = meta.dump();
+  write_tensor_file(checkpoint_path(), f);
+}
+
+void GanTrainer::load_checkpoint(const std::string& path) {
+  auto f = read_tensor_file(path);
+  auto meta = nlohmann::json::parse(f.metadata.at(kCheckpointKey));
+  get_module(f, "g.", *g_, path);
+  get_module(f, "d.", *d_, path);
+  get_module(f, "ema.", *ema_, path);
+  get_adam(f, "opt_g.", *opt_g_);
+  get_adam(f, "opt_d.", *opt_d_);
+  fixed_z_ = f.tensors.at("fixed_z");
+  step_ = meta.at("step");
+  skipped_d_ = meta.at("skipped_d");
+  last_d_loss_ = meta.at("last_d_loss");
+  real_diversity_ = meta.at("real_diversity");
+  provenance = meta.value("provenance", nlohmann::json::object());
+  auto generator = at::detail::getDefaultCPUGenerator();
+  generator.set_state(f.tensors.at("rng"));
+  // The loss curve continues from the checkpoint: drop later rows.
+  const auto csv = fs::path(run_dir_) / "losses.csv";
+  if (fs::exists(csv)) {
+    std::ifstream in(csv);
+    std::ostringstream kept;
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("step", 0) == 0 || std::stoll(line) <= step_)
+        kept << line << "\n";
+    }
+    in.close();
+    const auto tmp = csv.string() + ".tmp";
+    std::ofstream(tmp) << kept.str();
+    fs::rename(tmp, csv);
+  }
+}
+
+GanTrainOptions GanTrainer::checkpoint_options(const std::string& run_dir,
+                                               nlohmann::json* provenance) {
+  const auto path = (fs::path(run_dir) / kCheckpointFile).string();
+  if (!fs::exists(path))
+    throw Error(run_dir + ": no checkpoint.ckpt to resume from");
+  auto f = read_tensor_file(path);
+  auto it = f.metadata.find(kCheckpointKey);
+  if (it == f.metadata.end()) throw Error(path + ": not a GAN checkpoint");
+  try {
+    auto meta = nlohmann::json::parse(it->second);
+    if (provenance)
+      *provenance = meta.value("provenance", nlohmann::json::object());
+    return GanTrainOptions::from_json(meta.at("options"));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path + ": malformed checkpoint metadata: " + e.what());
+  }
+}
+
+std::unique_ptr<GanTrainer> GanTrainer::resume(
+    const std::string& run_dir, ImageSet data,
+    const GanTrainOptions* overrides) {
+  auto options = checkpoint_options(run_dir, nullptr);
+  if (overrides) {
+    options.steps = overrides->steps;
+    options.sample_every = overrides->sample_every;
+    options.checkpoint_every = overrides->checkpoint_every;
+    options.log_every = overrides->log_every;
+    options.threads = overrides->threads;
+  }
+  auto trainer =
+      std::make_unique<GanTrainer>(options, std::move(data), run_dir);
+  trainer->load_checkpoint((fs::path(run_dir) / kCheckpointFile).string());
+  return trainer;
+}
+
+void GanTrainer::export_generator(const std::string& path,
+                                  const nlohmann::json& extra) const {
+  auto meta = generator_meta(options_.model);
+  for (auto it = provenance.begin(); it != provenance.end(); ++it)
+    meta.provenance[it.key()] = it.value();
+  for (auto it = extra.begin(); it != extra.end(); ++it)
+    meta.provenance[it.key()] = it.value();
+  meta.provenance["steps"] = step_;
+  meta.provenance["dataset"] = data_.description;
+  meta.provenance["training"] = options_.to_json();
+  meta.provenance["weights"] = options_.ema_decay > 0 ? "ema" : "generator";
+  save_bundle(path, meta, *ema_);
+}
+
+}  // namespace neuralart

@@ -1,0 +1,493 @@
+#include "neuralart/train/loss_net.h"
+
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "neuralart/error.h"
+
+namespace neuralart {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+// One conv of a VGG-shaped stack: relu{block}_{index}.
+struct ConvSpec {
+  int block;
+  int index;
+  int64_t in, out;
+  std::string relu_name() const {
+    return "relu" + std::to_string(block) + "_" + std::to_string(index);
+  }
+  std::string keras_name() const {
+    return "block" + std::to_string(block) + "_conv" + std::to_string(index);
+  }
+};
+
+std::vector<ConvSpec> vgg19_specs() {
+  const int convs[] = {2, 2, 4, 4, 4};
+  const int64_t widths[] = {64, 128, 256, 512, 512};
+  std::vector<ConvSpec> specs;
+  int64_t in = 3;
+  for (int b = 0; b < 5; ++b)
+    for (int i = 0; i < convs[b]; ++i) {
+      specs.push_back({b + 1, i + 1, in, widths[b]});
+      in = widths[b];
+    }
+  return specs;
+}
+
+std::vector<ConvSpec> random_specs() {
+  const int64_t widths[] = {32, 64, 128, 256};
+  std::vector<ConvSpec> specs;
+  int64_t in = 3;
+  for (int b = 0; b < 4; ++b)
+    for (int i = 0; i < 2; ++i) {
+      specs.push_back({b + 1, i + 1, in, widths[b]});
+      in = widths[b];
+    }
+  return specs;
+}
+
+std::string shape_string(at::IntArrayRef shape) {
+  std::ostringstream s;
+  s << shape;
+  return s.str();
+}
+
+// A VGG-shaped stack of 3x3 convs with ReLU, pooled 2x between blocks.
+class ConvStackNet : public LossNet {
+ public:
+  ConvStackNet(std::vector<ConvSpec> specs, std::vector<torch::Tensor> weights,
+               std::vector<torch::Tensor> biases, bool max_pool,
+               std::string spec, std::vector<std::string> valid_names)
+      : specs_(std::move(specs)),
+        weights_(std::move(weights)),
+        biases_(std::move(biases)),
+        max_pool_(max_pool),
+        spec_(std::move(spec)),
+        valid_names_(std::move(valid_names)) {}
+
+  std::vector<torch::Tensor> features(
+      const torch::Tensor& rgb255,
+      const std::vector<std::string>& layers) override {
+    TORCH_CHECK(rgb255.dim() == 4 && rgb255.size(1) == 3,
+                "loss network expects [N, 3, H, W], got ", rgb255.sizes());
+    std::vector<int> wanted;
+    int deepest = -1;
+    for (const auto& name : layers) {
+      const int i = index_of(name);
+      if (i < 0 || i >= static_cast<int>(weights_.size()))
+        throw InvalidArgument("loss network " + spec_ + " has no layer '" +
+                              name + "' loaded");
+      wanted.push_back(i);
+      deepest = std::max(deepest, i);
+    }
+    std::vector<torch::Tensor> out(layers.size());
+    auto x = normalize(rgb255);
+    for (int i = 0; i <= deepest; ++i) {
+      if (i > 0 && specs_[i].block != specs_[i - 1].block)
+        x = max_pool_ ? torch::max_pool2d(x, 2, 2, 0, 1, /*ceil=*/true)
+                      : torch::avg_pool2d(x, 2, 2, 0, /*ceil=*/true);
+      x = torch::relu(torch::conv2d(x, weights_[i], biases_[i], 1, 1));
+      for (size_t k = 0; k < wanted.size(); ++k)
+        if (wanted[k] == i) out[k] = x;
+    }
+    return out;
+  }
+
+  std::vector<std::string> layer_names() const override { return valid_names_; }
+  std::string spec() const override { return spec_; }
+  void to(torch::Device device) override {
+    for (auto& w : weights_) w = w.to(device);
+    for (auto& b : biases_) b = b.to(device);
+  }
+
+ protected:
+  virtual torch::Tensor normalize(const torch::Tensor& rgb255) const = 0;
+
+ private:
+  int index_of(const std::string& name) const {
+    for (size_t i = 0; i < specs_.size(); ++i)
+      if (specs_[i].relu_name() == name) return static_cast<int>(i);
+    return -1;
+  }
+
+  std::vector<ConvSpec> specs_;
+  std::vector<torch::Tensor> weights_, biases_;
+  bool max_pool_;
+  std::string spec_;
+  std::vector<std::string> valid_names_;
+};
+
+class Vgg19Net : public ConvStackNet {
+ public:
+  using ConvStackNet::ConvStackNet;
+
+ protected:
+  torch::Tensor normalize(const torch::Tensor& rgb255) const override {
+    // Keras VGG-19: BGR, 0-255, ImageNet mean subtracted.
+    auto mean = torch::tensor({103.939f, 116.779f, 123.68f}, rgb255.options())
+                    .view({1, 3, 1, 1});
+    return rgb255.flip({1}) - mean;
+  }
+};
+
+class RandomNet : public ConvStackNet {
+ public:
+  using ConvStackNet::ConvStackNet;
+
+ protected:
+  torch::Tensor normalize(const torch::Tensor& rgb255) const override {
+    // Natural images: mean ~0.45, std ~0.25 in [0, 1].
+    return (rgb255 / 255.0 - 0.45) / 0.25;
+  }
+};
+
+std::vector<std::string> names_of(const std::vector<ConvSpec>& specs) {
+  std::vector<std::string> names;
+  for (const auto& s : specs) names.push_back(s.relu_name());
+  return names;
+}
+
+int64_t dtype_bytes(const std::string& dtype) {
+  if (dtype == "float32" || dtype == "int32") return 4;
+  if (dtype == "bool" || dtype == "uint8") return 1;
+  if (dtype == "float16" || dtype == "uint16") return 2;
+  return -1;
+}
+
+// Where one weight lives: group, byte offset within the group, shape.
+struct WeightEntry {
+  size_t group = 0;
+  int64_t offset = 0;
+  std::vector<int64_t> shape;
+  std::string dtype;
+};
+
+struct Manifest {
+  std::vector<std::vector<std::string>> group_paths;
+  std::vector<int64_t> group_bytes;
+  std::map<std::string, WeightEntry> weights;  // by full name
+};
+
+Manifest read_manifest(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(path + ": cannot open TensorFlow.js model.json");
+  json j;
+  try {
+    in >> j;
+  } catch (const json::exception& e) {
+    throw Error(path + ": not valid JSON: " + e.what());
+  }
+  if (!j.is_object() || !j.contains("weightsManifest") ||
+      !j["weightsManifest"].is_array())
+    throw Error(path +
+                ": not a TensorFlow.js layers model (no weightsManifest)");
+  Manifest m;
+  try {
+    for (const auto& g : j["weightsManifest"]) {
+      const size_t gi = m.group_paths.size();
+      m.group_paths.push_back(g.at("paths").get<std::vector<std::string>>());
+      int64_t offset = 0;
+      for (const auto& w : g.at("weights")) {
+        WeightEntry e;
+        e.group = gi;
+        e.offset = offset;
+        e.shape = w.at("shape").get<std::vector<int64_t>>();
+        e.dtype = w.value("dtype", "float32");
+        const auto name = w.at("name").get<std::string>();
+        if (w.contains("quantization"))
+          e.dtype = "quantized";  // sizes unknown: refused when used
+        int64_t count = 1;
+        for (auto d : e.shape) count *= d;
+        const int64_t bytes = dtype_bytes(e.dtype);
+        offset += count * std::max<int64_t>(bytes, 1);
+        m.weights[name] = e;
+      }
+      m.group_bytes.push_back(offset);
+    }
+  } catch (const json::exception& e) {
+    throw Error(path + ": malformed weightsManifest: " + e.what());
+  }
+  return m;
+}
+
+// Finds "block1_conv1/kernel" whether or not the export prefixed it.
+const WeightEntry* find_weight(const Manifest& m, const std::string& name) {
+  auto it = m.weights.find(name);
+  if (it != m.weights.end()) return &it->second;
+  for (const auto& [full, e] : m.weights)
+    if (full.size() > name.size() &&
+        full.compare(full.size() - name.size() - 1, name.size() + 1,
+                     "/" + name) == 0)
+      return &e;
+  return nullptr;
+}
+
+}  // namespace
+
+std::unique_ptr<LossNet> load_vgg19_tfjs(
+    const std::string& model_json, const std::vector<std::string>& layers) {
+  const auto specs = vgg19_specs();
+  const auto valid = names_of(specs);
+  int deepest = -1;
+  for (const auto& l : layers) {
+    auto it = std::find(valid.begin(), valid.end(), l);
+    if (it == valid.end())
+      throw InvalidArgument("VGG-19 has no layer '" + l +
+                            "' (valid: relu1_1, relu1_2, relu2_1 ... relu5_4)");
+    deepest = std::max(deepest, static_cast<int>(it - valid.begin()));
+  }
+  if (deepest < 0) throw InvalidArgument("VGG-19: no layers requested");
+  const Manifest m = read_manifest(model_json);
+  const fs::path dir = fs::path(model_json).parent_path();
+  std::map<size_t, std::vector<char>> groups;  // group -> concatenated bytes
+
+  auto group_data = [&](size_t g, const std::string& layer) -> const auto& {
+    auto it = groups.find(g);
+    if (it != groups.end()) return it->second;
+    std::vector<char> bytes;
+    for (const auto& p : m.group_paths[g]) {
+      const auto file = (dir / p).string();
+      std::ifstream in(file, std::ios::binary);
+      if (!in)
+        throw Error("VGG-19 layer " + layer + ": weight shard " + file +
+                    " is missing or unreadable (listed in " + model_json + ")");
+      bytes.insert(bytes.end(), std::istreambuf_iterator<char>(in),
+                   std::istreambuf_iterator<char>());
+    }
+    if (static_cast<int64_t>(bytes.size()) != m.group_bytes[g]) {
+      std::string files;
+      for (const auto& p : m.group_paths[g])
+        files += (files.empty() ? "" : ", ") + (dir / p).string();
+      throw Error("VGG-19 layer " + layer + ": shard files " + files +
+                  " hold " + std::to_string(bytes.size()) + " bytes, but " +
+                  model_json + " lists " + std::to_string(m.group_bytes[g]));
+    }
+    return groups.emplace(g, std::move(bytes)).first->second;
+  };
+
+  auto read = [&](const ConvSpec& s, const std::string& suffix,
+                  const std::vector<int64_t>& expected) {
+    const std::string name = s.keras_name() + "/" + suffix;
+    const WeightEntry* e = find_weight(m, name);
+    if (!e)
+      throw Error("VGG-19 layer " + s.relu_name() + ": weight " + name +
+                  " is not in " + model_json);
+    if (e->shape != expected)
+      throw Error("VGG-19 layer " + s.relu_name() + ": weight " + name +
+                  " in " + model_json + " has shape " + shape_string(e->shape) +
+                  ", expected " + shape_string(expected));
+    if (e->dtype != "float32")
+      throw Error("VGG-19 layer " + s.relu_name() + ": weight " + name +
+                  " in " + model_json + " is " + e->dtype +
+                  "; only float32 weights are supported");
+    const auto& bytes = group_data(e->group, s.relu_name());
+    auto t = torch::empty(expected, torch::kFloat32);
+    std::memcpy(t.data_ptr(), bytes.data() + e->offset, t.nbytes());
+    return t;  // little-endian float32, as every supported host
+  };
+
+  std::vector<torch::Tensor> weights, biases;
+  for (int i = 0; i <= deepest; ++i) {
+    const auto& s = specs[i];
+    auto kernel = read(s, "kernel", {3, 3, s.in, s.out});
+    weights.push_back(kernel.permute({3, 2, 0, 1}).contiguous());  // HWIO->OIHW
+    biases.push_back(read(s, "bias", {s.out}));
+  }
+  std::vector<std::string> loaded(valid.begin(), valid.begin() + deepest + 1);
+  return std::make_unique<Vgg19Net>(
+      std::vector<ConvSpec>(specs.begin(), specs.begin() + deepest + 1),
+      std::move(weights), std::move(biases), /*max_pool=*/true,
+      "vgg19:" + model_json, std::move(loaded));
+}
+
+std::unique_ptr<LossNet> make_random_loss_net(uint64_t seed) {
+  auto specs = random_specs();
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  std::vector<torch::Tensor> weights, biases;
+  for (const auto& s : specs) {
+    // He initialisation keeps activations at a similar scale through depth.
+    auto w = at::normal(0.0, 1.0, {s.out, s.in, 3, 3}, gen) *
+             std::sqrt(2.0 / (s.in * 9));
+    // Zero-mean filters respond to structure, not to brightness.
+    w = w - w.mean({1, 2, 3}, /*keepdim=*/true);
+    weights.push_back(w);
+    biases.push_back(torch::zeros({s.out}));
+  }
+  auto names = names_of(specs);
+  return std::make_unique<RandomNet>(
+      std::move(specs), std::move(weights), std::move(biases),
+      /*max_pool=*/false, "random:" + std::to_string(seed), std::move(names));
+}
+
+std::unique_ptr<LossNet> make_loss_net(const std::string& spec,
+                                       const std::vector<std::string>& layers) {
+  std::unique_ptr<LossNet> net;
+  if (spec == "random" || spec.empty()) {
+    net = make_random_loss_net(1);
+  } else if (spec.rfind("random:", 0) == 0) {
+    uint64_t seed = 0;
+    try {
+      size_t used = 0;
+      seed = std::stoull(spec.substr(7), &used);
+      if (used != spec.size() - 7) throw std::invalid_argument("trailing");
+    } catch (const std::exception&) {
+      throw InvalidArgument("loss network '" + spec +
+                            "': the seed must be a non-negative integer");
+    }
+    net = make_random_loss_net(seed);
+  } else if (spec.rfind("vgg19:", 0) == 0) {
+    net = load_vgg19_tfjs(spec.substr(6), layers);
+  } else {
+    throw InvalidArgument("loss network '" + spec +
+                          "': expected random, random:SEED or "
+                          "vgg19:PATH/model.json");
+  }
+  check_layers(*net, layers, "layer");
+  return net;
+}
+
+std::vector<std::string> split_layers(const std::string& csv) {
+  std::vector<std::string> out;
+  std::stringstream s(csv);
+  std::string item;
+  while (std::getline(s, item, ',')) {
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (item.empty())
+      throw InvalidArgument("layer list '" + csv + "' has an empty item");
+    out.push_back(item);
+  }
+  if (out.empty()) throw InvalidArgument("layer list is empty");
+  return out;
+}
+
+void check_layers(const LossNet& net, const std::vector<std::string>& layers,
+                  const std::string& what) {
+  const auto valid = net.layer_names();
+  for (const auto& l : layers)
+    if (std::find(valid.begin(), valid.end(), l) == valid.end()) {
+      std::string list;
+      for (const auto& v : valid) list += (list.empty() ? "" : ", ") + v;
+      throw InvalidArgument(what + " '" + l +
+                            "' is not a layer of loss network " + net.spec() +
+                            " (valid: " + list + ")");
+    }
+}
+
+torch::Tensor gram_matrix(const torch::Tensor& features) {
+  TORCH_CHECK(features.dim() == 4, "gram_matrix expects [N, C, H, W]");
+  const auto n = features.size(0), c = features.size(1);
+  const auto hw = features.size(2) * features.size(3);
+  auto f = features.reshape({n, c, hw});
+  return torch::bmm(f, f.transpose(1, 2)) / static_cast<double>(c * hw);
+}
+
+torch::Tensor total_variation_loss(const torch::Tensor& images) {
+  TORCH_CHECK(images.dim() == 4, "total_variation_loss expects [N, C, H, W]");
+  auto dy = images.slice(2, 1) - images.slice(2, 0, -1);
+  auto dx = images.slice(3, 1) - images.slice(3, 0, -1);
+  return dy.pow(2).mean() + dx.pow(2).mean();
+}
+
+torch::Tensor normalized_mse(const torch::Tensor& a,
+                             const torch::Tensor& target_in) {
+  auto target = target_in.detach();
+  return (a - target).pow(2).mean() / (target.pow(2).mean() + 1e-8);
+}
+
+std::vector<torch::Tensor> image_pyramid(const torch::Tensor& images,
+                                         int levels) {
+  if (levels < 1 || levels > 6)
+    throw InvalidArgument("pyramid levels " + std::to_string(levels) +
+                          " is out of range [1, 6]");
+  const int64_t side = std::min(images.size(2), images.size(3));
+  if ((side >> (levels - 1)) < 8)
+    throw InvalidArgument(
+        "image of " + std::to_string(images.size(2)) + "x" +
+        std::to_string(images.size(3)) + " is too small for " +
+        std::to_string(levels) +
+        " pyramid levels (each level halves it; the smallest must be >= 8)");
+  std::vector<torch::Tensor> out{images};
+  for (int l = 1; l < levels; ++l)
+    out.push_back(torch::avg_pool2d(out.back(), 2, 2, 0, /*ceil=*/true));
+  return out;
+}
+
+StyleTargets style_targets(LossNet& net, const torch::Tensor& style_rgb255,
+                           const StyleLossConfig& config) {
+  torch::NoGradGuard no_grad;
+  StyleTargets t;
+  for (const auto& level : image_pyramid(style_rgb255, config.pyramid_levels))
+    for (const auto& f : net.features(level, config.style_layers))
+      t.grams.push_back(gram_matrix(f));
+  return t;
+}
+
+torch::Tensor style_loss(LossNet& net, const torch::Tensor& rgb255,
+                         const StyleTargets& targets,
+                         const StyleLossConfig& config) {
+  const auto levels = image_pyramid(rgb255, config.pyramid_levels);
+  TORCH_CHECK(
+      targets.grams.size() == levels.size() * config.style_layers.size(),
+      "style targets do not match the style loss configuration");
+  torch::Tensor total;
+  size_t k = 0;
+  for (const auto& level : levels)
+    for (const auto& f : net.features(level, config.style_layers)) {
+      auto g = gram_matrix(f);
+      auto l = normalized_mse(g, targets.grams[k++].expand_as(g));
+      total = total.defined() ? total + l : l;
+    }
+  return total / static_cast<double>(k);
+}
+
+torch::Tensor content_loss(const std::vector<torch::Tensor>& features,
+                           const std::vector<torch::Tensor>& targets) {
+  TORCH_CHECK(!features.empty() && features.size() == targets.size(),
+              "content_loss: features and targets differ in number");
+  torch::Tensor total;
+  for (size_t i = 0; i < features.size(); ++i) {
+    auto l = normalized_mse(features[i], targets[i]);
+    total = total.defined() ? total + l : l;
+  }
+  return total / static_cast<double>(features.size());
+}
+
+namespace {
+torch::Tensor yiq_matrix(const torch::TensorOptions& options) {
+  return torch::tensor({0.299f, 0.587f, 0.114f, 0.596f, -0.274f, -0.322f,
+                        0.211f, -0.523f, 0.312f},
+                       options)
+      .view({3, 3});
+}
+}  // namespace
+
+torch::Tensor rgb_to_yiq(const torch::Tensor& rgb) {
+  return torch::einsum("ij,njhw->nihw", {yiq_matrix(rgb.options()), rgb});
+}
+
+torch::Tensor yiq_to_rgb(const torch::Tensor& yiq) {
+  auto inv = torch::inverse(yiq_matrix(yiq.options().dtype(torch::kFloat32)))
+                 .to(yiq.scalar_type());
+  return torch::einsum("ij,njhw->nihw", {inv, yiq});
+}
+
+torch::Tensor luminance_matched(const torch::Tensor& rgb,
+                                const torch::Tensor& ref_rgb) {
+  auto y = rgb_to_yiq(rgb).select(1, 0);
+  auto ref = rgb_to_yiq(ref_rgb).select(1, 0);
+  auto matched = (y - y.mean()) / (y.std() + 1e-6) * ref.std() + ref.mean();
+  return matched.unsqueeze(1).repeat({1, 3, 1, 1}).clamp(0, 255);
+}
+
+}  // namespace neuralart

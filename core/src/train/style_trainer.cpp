@@ -1,0 +1,545 @@
+// Feed-forward style training (Johnson et al. 2016), several styles in one
+// model through conditional instance norm (Dumoulin et al. 2017).
+#include <torch/torch.h>
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "neuralart/bundle.h"
+#include "neuralart/error.h"
+#include "neuralart/models/load.h"
+#include "neuralart/tensor_file.h"
+#include "neuralart/train/style_train.h"
+
+namespace neuralart {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kCheckpointFile = "checkpoint.ckpt";
+constexpr const char* kCheckpointKey = "neuralart.style_checkpoint";
+constexpr const char* kCsvHeader =
+    "step,style,content_loss,style_loss,tv_loss,temporal_loss,total_loss,"
+    "images_per_second";
+
+template <typename T>
+void check(const std::string& name, T value, T lo, T hi) {
+  if (!(value >= lo && value <= hi)) {
+    std::ostringstream s;
+    s << name << " " << value << " is out of range [" << lo << ", " << hi
+      << "]";
+    throw InvalidArgument(s.str());
+  }
+}
+
+std::vector<std::string> union_layers(const StyleLossConfig& c) {
+  std::vector<std::string> all = c.content_layers;
+  for (const auto& l : c.style_layers)
+    if (std::find(all.begin(), all.end(), l) == all.end()) all.push_back(l);
+  return all;
+}
+
+nlohmann::json loss_json(const StyleLossConfig& c) {
+  return {{"content_layers", c.content_layers},
+          {"style_layers", c.style_layers},
+          {"pyramid_levels", c.pyramid_levels}};
+}
+
+torch::Tensor center_crop(const torch::Tensor& chw, int64_t size) {
+  const int64_t top = (chw.size(1) - size) / 2;
+  const int64_t left = (chw.size(2) - size) / 2;
+  return chw.slice(1, top, top + size).slice(2, left, left + size);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------- options ----
+
+void StyleTrainOptions::validate() const {
+  model.validate();
+  check<int64_t>("size", size, 32, 2048);
+  check<int64_t>("batch", batch, 1, 256);
+  check<int64_t>("steps", steps, 1, 100000000);
+  check<double>("lr", lr, 1e-7, 1.0);
+  check<double>("content-weight", content_weight, 0.0, 1e9);
+  check<double>("style-weight", style_weight, 0.0, 1e9);
+  check<double>("tv-weight", tv_weight, 0.0, 1e9);
+  check<double>("temporal-weight", temporal_weight, 0.0, 1e9);
+  check<int64_t>("preview-every", preview_every, 0, 100000000);
+  check<int64_t>("checkpoint-every", checkpoint_every, 1, 100000000);
+  check<int64_t>("log-every", log_every, 1, 100000000);
+  check<int64_t>("preview-count", preview_count, 1, 16);
+  check<int>("pyramid-levels", loss.pyramid_levels, 1, 6);
+  if ((size >> (loss.pyramid_levels - 1)) < 8)
+    throw InvalidArgument(
+        "size " + std::to_string(size) + " is too small for " +
+        std::to_string(loss.pyramid_levels) + " pyramid levels");
+  if (loss.content_layers.empty() || loss.style_layers.empty())
+    throw InvalidArgument("content and style layers must not be empty");
+}
+
+nlohmann::json StyleTrainOptions::to_json() const {
+  return {{"model", model.to_json()},
+          {"loss_net", loss_net},
+          {"loss", loss_json(loss)},
+          {"size", size},
+          {"batch", batch},
+          {"steps", steps},
+          {"lr", lr},
+          {"content_weight", content_weight},
+          {"style_weight", style_weight},
+          {"tv_weight", tv_weight},
+          {"temporal_weight", temporal_weight},
+          {"preview_every", preview_every},
+          {"checkpoint_every", checkpoint_every},
+          {"log_every", log_every},
+          {"preview_count", preview_count},
+          {"seed", seed}};
+}
+
+StyleTrainOptions StyleTrainOptions::from_json(const nlohmann::json& j) {
+  StyleTrainOptions o;
+  try {
+    o.model = StyleNetOptions::from_json(j.at("model"));
+    o.loss_net = j.at("loss_net");
+    o.loss.content_layers =
+        j.at("loss").at("content_layers").get<std::vector<std::string>>();
+    o.loss.style_layers =
+        j.at("loss").at("style_layers").get<std::vector<std::string>>();
+    o.loss.pyramid_levels = j.at("loss").at("pyramid_levels");
+    o.size = j.at("size");
+    o.batch = j.at("batch");
+    o.steps = j.at("steps");
+    o.lr = j.at("lr");
+    o.content_weight = j.at("content_weight");
+    o.style_weight = j.at("style_weight");
+    o.tv_weight = j.at("tv_weight");
+    o.temporal_weight = j.at("temporal_weight");
+    o.preview_every = j.at("preview_every");
+    o.checkpoint_every = j.at("checkpoint_every");
+    o.log_every = j.at("log_every");
+    o.preview_count = j.at("preview_count");
+    o.seed = j.at("seed");
+  } catch (const nlohmann::json::exception& e) {
+    throw InvalidArgument(std::string("style training options: ") + e.what());
+  }
+  return o;
+}
+
+// ---------------------------------------------------------- trainer ----
+
+StyleTrainer::StyleTrainer(StyleTrainOptions options,
+                           std::vector<torch::Tensor> content,
+                           std::vector<torch::Tensor> styles,
+                           std::vector<std::string> style_names,
+                           std::string run_dir)
+    : options_(std::move(options)),
+      content_(std::move(content)),
+      styles_(std::move(styles)),
+      style_names_(std::move(style_names)),
+      run_dir_(std::move(run_dir)) {
+  if (styles_.empty()) throw InvalidArgument("at least one style is needed");
+  if (style_names_.size() != styles_.size())
+    throw InvalidArgument("one name per style is needed");
+  options_.model.num_styles = static_cast<int64_t>(styles_.size());
+  options_.validate();
+  if (content_.empty()) throw InvalidArgument("no content images");
+  for (size_t i = 0; i < content_.size(); ++i) {
+    const auto& c = content_[i];
+    if (c.dim() != 3 || c.size(0) != 3 || c.scalar_type() != torch::kUInt8)
+      throw InvalidArgument("content image " + std::to_string(i) +
+                            " is not uint8 [3, H, W]");
+    if (std::min(c.size(1), c.size(2)) < options_.size)
+      throw InvalidArgument(
+          "content image " + std::to_string(i) + " (" +
+          std::to_string(c.size(2)) + "x" + std::to_string(c.size(1)) +
+          ") is smaller than the crop size " + std::to_string(options_.size));
+  }
+  fs::create_directories(run_dir_);
+
+  loss_net_ = make_loss_net(options_.loss_net, union_layers(options_.loss));
+  for (auto& s : styles_) {
+    s = s.to(torch::kFloat32);
+    targets_.push_back(style_targets(*loss_net_, s, options_.loss));
+  }
+  torch::manual_seed(options_.seed);
+  net_ = StyleNet(options_.model);
+  net_->train();
+  opt_ = std::make_unique<torch::optim::Adam>(
+      net_->parameters(), torch::optim::AdamOptions(options_.lr));
+  const int64_t k = std::min<int64_t>(options_.preview_count,
+                                      static_cast<int64_t>(content_.size()));
+  std::vector<torch::Tensor> previews;
+  for (int64_t i = 0; i < k; ++i)
+    previews.push_back(center_crop(content_[i], options_.size));
+  preview_batch_ = torch::stack(previews).to(torch::kFloat32);
+}
+
+std::string StyleTrainer::checkpoint_path() const {
+  return (fs::path(run_dir_) / kCheckpointFile).string();
+}
+
+std::string StyleTrainer::csv_path() const {
+  return (fs::path(run_dir_) / "losses.csv").string();
+}
+
+bool StyleTrainer::has_checkpoint() const {
+  return fs::exists(checkpoint_path());
+}
+
+torch::Tensor StyleTrainer::random_batch() {
+  const int64_t s = options_.size;
+  std::vector<torch::Tensor> crops;
+  for (int64_t b = 0; b < options_.batch; ++b) {
+    const auto idx = torch::randint(static_cast<int64_t>(content_.size()), {1})
+                         .item<int64_t>();
+    const auto& img = content_[idx];
+    const auto top = torch::randint(img.size(1) - s + 1, {1}).item<int64_t>();
+    const auto left = torch::randint(img.size(2) - s + 1, {1}).item<int64_t>();
+    auto crop = img.slice(1, top, top + s).slice(2, left, left + s);
+    if (torch::randint(2, {1}).item<int64_t>() == 1) crop = crop.flip({2});
+    crops.push_back(crop);
+  }
+  return torch::stack(crops).to(torch::kFloat32);
+}
+
+torch::Tensor StyleTrainer::temporal_loss(const torch::Tensor& batch,
+                                          const torch::Tensor& output,
+                                          const torch::Tensor& mix) {
+  // A small random similarity transform T (as between video frames): the
+  // network should commute with it, net(T x) == T net(x). No optical flow.
+  const int64_t n = batch.size(0);
+  auto angle = (torch::rand({n}) * 2 - 1) * (2.0 * M_PI / 180.0);
+  auto scale = 1.0 + (torch::rand({n}) * 2 - 1) * 0.04;
+  auto shift = (torch::rand({n, 2}) * 2 - 1) * 0.03;
+  auto cos = torch::cos(angle) / scale, sin = torch::sin(angle) / scale;
+  auto theta = torch::stack({torch::stack({cos, -sin, shift.select(1, 0)}, 1),
+                             torch::stack({sin, cos, shift.select(1, 1)}, 1)},
+                            1);
+  auto grid = torch::nn::functional::affine_grid(theta, batch.sizes(),
+                                                 /*align_corners=*/false);
+  namespace F = torch::nn::functional;
+  auto sample = [&](const torch::Tensor& x, bool zeros) {
+    auto o =
+        F::GridSampleFuncOptions().mode(torch::kBilinear).align_corners(false);
+    if (zeros)
+      o.padding_mode(torch::kZeros);
+    else
+      o.padding_mode(torch::kBorder);
+    return F::grid_sample(x, grid, o);
+  };
+  auto moved_in = sample(batch, false);
+  auto out_of_moved = net_->forward(moved_in, mix);
+  auto moved_out = sample(output, false);
+  // Only where T maps inside the frame: borders are invented content.
+  auto mask = (sample(torch::ones({n, 1, batch.size(2), batch.size(3)}), true)
+                   .gt(0.999))
+                  .to(torch::kFloat32);
+  auto diff = (out_of_moved - moved_out) / 255.0;
+  return (diff.pow(2) * mask).sum() / (mask.sum() * 3 + 1.0);
+}
+
+StyleTrainStats StyleTrainer::step() {
+  const auto t0 = std::chrono::steady_clock::now();
+  StyleTrainStats stats;
+  stats.style_index =
+      torch::randint(options_.model.num_styles, {1}).item<int64_t>();
+  const auto mix = net_->one_hot(stats.style_index);
+  auto x = random_batch();
+  auto y = net_->forward(x, mix);
+
+  const auto& cfg = options_.loss;
+  const auto layers = union_layers(cfg);
+  std::vector<torch::Tensor> content_targets;
+  {
+    torch::NoGradGuard no_grad;
+    content_targets = loss_net_->features(x, cfg.content_layers);
+  }
+  // Level 0 feeds both losses, so the network runs once on it.
+  const auto feats = loss_net_->features(y, layers);
+  std::vector<torch::Tensor> content_feats(
+      feats.begin(), feats.begin() + cfg.content_layers.size());
+  auto c_loss = content_loss(content_feats, content_targets);
+
+  const auto& targets = targets_[stats.style_index];
+  torch::Tensor s_loss = torch::zeros({});
+  size_t k = 0;
+  const auto levels = image_pyramid(y, cfg.pyramid_levels);
+  for (size_t lv = 0; lv < levels.size(); ++lv) {
+    std::vector<torch::Tensor> sf;
+    if (lv == 0) {
+      for (const auto& l : cfg.style_layers)
+        sf.push_back(
+            feats[std::find(layers.begin(), layers.end(), l) - layers.begin()]);
+    } else {
+      sf = loss_net_->features(levels[lv], cfg.style_layers);
+    }
+    for (const auto& f : sf) {
+      auto g = gram_matrix(f);
+      s_loss = s_loss + normalized_mse(g, targets.grams[k++].expand_as(g));
+    }
+  }
+  s_loss = s_loss / static_cast<double>(k);
+  auto tv = total_variation_loss(y / 255.0);
+  auto total = options_.content_weight * c_loss +
+               options_.style_weight * s_loss + options_.tv_weight * tv;
+  torch::Tensor temporal;
+  if (options_.temporal_weight > 0) {
+    temporal = temporal_loss(x, y, mix);
+    total = total + options_.temporal_weight * temporal;
+  }
+  opt_->zero_grad();
+  total.backward();
+  opt_->step();
+  ++step_;
+
+  stats.step = step_;
+  stats.content = c_loss.item<double>();
+  stats.style = s_loss.item<double>();
+  stats.tv = tv.item<double>();
+  stats.temporal = temporal.defined() ? temporal.item<double>() : 0.0;
+  stats.total = total.item<double>();
+  const double dt =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+          .count();
+  seconds_ += dt;
+  stats.images_per_second = options_.batch / std::max(dt, 1e-9);
+  if (!std::isfinite(stats.total))
+    throw Error("style training diverged: loss " + std::to_string(stats.total) +
+                " at step " + std::to_string(step_) +
+                "; lower --lr or the loss weights");
+  return stats;
+}
+
+void StyleTrainer::append_csv(const StyleTrainStats& s) const {
+  const auto path = csv_path();
+  const bool fresh = !fs::exists(path);
+  std::ofstream out(path, std::ios::app);
+  if (!out) throw Error(path + ": cannot write the loss log");
+  if (fresh) out << kCsvHeader << "\n";
+  out << s.step << "," << s.style_index << "," << s.content << "," << s.style
+      << "," << s.tv << "," << s.temporal << "," << s.total << ","
+      << s.images_per_second << "\n";
+}
+
+torch::Tensor StyleTrainer::previews() {
+  torch::NoGradGuard no_grad;
+  net_->eval();
+  std::vector<torch::Tensor> rows{preview_batch_};
+  for (int64_t s = 0; s < options_.model.num_styles; ++s)
+    rows.push_back(
+        net_->forward(preview_batch_, net_->one_hot(s)).clamp(0, 255));
+  net_->train();
+  return torch::cat(rows);
+}
+
+int64_t StyleTrainer::train(const StyleTrainCallbacks& callbacks) {
+  while (step_ < options_.steps) {
+    if (callbacks.stop && callbacks.stop->load()) break;
+    const auto stats = step();
+    if (step_ % options_.log_every == 0 || step_ == options_.steps)
+      append_csv(stats);
+    if (callbacks.on_step) callbacks.on_step(stats);
+    if (options_.preview_every > 0 && step_ % options_.preview_every == 0 &&
+        callbacks.on_preview)
+      callbacks.on_preview(step_, previews());
+    if (step_ % options_.checkpoint_every == 0) save_checkpoint();
+  }
+  save_checkpoint();
+  return step_;
+}
+
+void StyleTrainer::save_checkpoint() const {
+  TensorFile f;
+  for (const auto& p : net_->named_parameters())
+    f.tensors["net." + p.key()] = p.value().detach();
+  const auto& params = opt_->param_groups().at(0).params();
+  const auto& state = opt_->state();
+  for (size_t i = 0; i < params.size(); ++i) {
+    auto it = state.find(c10::guts::to_string(params[i].unsafeGetTensorImpl()));
+    if (it == state.end()) continue;
+    const auto& s =
+        static_cast<const torch::optim::AdamParamState&>(*it->second);
+    const auto key = "adam." + std::to_string(i);
+    f.tensors[key + ".exp_avg"] = s.exp_avg();
+    f.tensors[key + ".exp_avg_sq"] = s.exp_avg_sq();
+    f.tensors[key + ".step"] = torch::tensor({s.step()}, torch::kInt64);
+  }
+  f.tensors["rng"] = at::detail::getDefaultCPUGenerator().get_state();
+  nlohmann::json meta = {{"options", options_.to_json()},
+                         {"step", step_},
+                         {"seconds", seconds_},
+                         {"styles", style_names_},
+                         {"provenance", provenance}};
+  f.metadata[kCheckpointKey] = meta.dump();
+  write_tensor_file(checkpoint_path(), f);
+}
+
+void StyleTrainer::resume() {
+  const auto path = checkpoint_path();
+  if (!fs::exists(path))
+    throw Error(run_dir_ + ": no " + kCheckpointFile + " to resume from");
+  const auto f = read_tensor_file(path);
+  auto it = f.metadata.find(kCheckpointKey);
+  if (it == f.metadata.end()) throw Error(path + ": not a style checkpoint");
+  nlohmann::json meta;
+  StyleTrainOptions saved;
+  try {
+    meta = nlohmann::json::parse(it->second);
+    saved = StyleTrainOptions::from_json(meta.at("options"));
+  } catch (const std::exception& e) {
+    throw Error(path + ": malformed checkpoint metadata: " + e.what());
+  }
+  auto mismatch = [&](const std::string& what, const std::string& was,
+                      const std::string& now) {
+    if (was != now)
+      throw Error(path + ": checkpoint was trained with " + what + " " + was +
+                  ", this run asks for " + now +
+                  " (use another --work-dir, or the same options)");
+  };
+  mismatch("model", saved.model.to_json().dump(),
+           options_.model.to_json().dump());
+  mismatch("loss network", saved.loss_net, options_.loss_net);
+  mismatch("loss layers", loss_json(saved.loss).dump(),
+           loss_json(options_.loss).dump());
+  if (meta.value("styles", nlohmann::json::array()) !=
+      nlohmann::json(style_names_))
+    mismatch("styles", meta.value("styles", nlohmann::json()).dump(),
+             nlohmann::json(style_names_).dump());
+
+  torch::NoGradGuard no_grad;
+  for (auto& p : net_->named_parameters()) {
+    auto t = f.tensors.find("net." + p.key());
+    if (t == f.tensors.end() || t->second.sizes() != p.value().sizes())
+      throw Error(path + ": checkpoint lacks or mis-shapes 'net." + p.key() +
+                  "'");
+    p.value().copy_(t->second);
+  }
+  auto& state = opt_->state();
+  const auto& params = opt_->param_groups().at(0).params();
+  for (size_t i = 0; i < params.size(); ++i) {
+    const auto key = "adam." + std::to_string(i);
+    auto avg = f.tensors.find(key + ".exp_avg");
+    auto sq = f.tensors.find(key + ".exp_avg_sq");
+    auto st = f.tensors.find(key + ".step");
+    if (avg == f.tensors.end() || sq == f.tensors.end() ||
+        st == f.tensors.end())
+      continue;
+    auto s = std::make_unique<torch::optim::AdamParamState>();
+    s->step(st->second.item<int64_t>());
+    s->exp_avg(avg->second.clone());
+    s->exp_avg_sq(sq->second.clone());
+    state[c10::guts::to_string(params[i].unsafeGetTensorImpl())] = std::move(s);
+  }
+  step_ = meta.at("step");
+  seconds_ = meta.value("seconds", 0.0);
+  auto gen = at::detail::getDefaultCPUGenerator();
+  gen.set_state(f.tensors.at("rng"));
+  // The loss log continues from the checkpoint: drop rows written after it.
+  const auto csv = csv_path();
+  if (fs::exists(csv)) {
+    std::ifstream in(csv);
+    std::ostringstream kept;
+    std::string line;
+    while (std::getline(in, line))
+      if (line.rfind("step", 0) == 0 ||
+          (!line.empty() && std::stoll(line) <= step_))
+        kept << line << "\n";
+    in.close();
+    const auto tmp = csv + ".tmp";
+    std::ofstream(tmp) << kept.str();
+    fs::rename(tmp, csv);
+  }
+}
+
+void StyleTrainer::export_bundle(const std::string& path) const {
+  auto meta = style_meta(options_.model, style_names_);
+  for (auto it = provenance.begin(); it != provenance.end(); ++it)
+    meta.provenance[it.key()] = it.value();
+  meta.provenance["trainer"] = "neuralart-train style";
+  meta.provenance["steps"] = step_;
+  meta.provenance["training_seconds"] = std::round(seconds_);
+  meta.provenance["training"] = options_.to_json();
+  save_bundle(path, meta, *net_);
+}
+
+torch::Tensor StyleTrainer::loss_plot() const {
+  std::vector<std::vector<double>> series(4);
+  std::ifstream in(csv_path());
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line.rfind("step", 0) == 0) continue;
+    std::vector<double> v;
+    std::stringstream s(line);
+    std::string cell;
+    while (std::getline(s, cell, ',')) v.push_back(std::stod(cell));
+    if (v.size() < 8) continue;
+    series[0].push_back(v[6]);  // total
+    series[1].push_back(v[2] * options_.content_weight);
+    series[2].push_back(v[3] * options_.style_weight);
+    if (options_.temporal_weight > 0)
+      series[3].push_back(v[5] * options_.temporal_weight);
+  }
+  return render_line_plot(
+      series, {{{0, 0, 0}}, {{40, 80, 220}}, {{220, 40, 40}}, {{30, 160, 60}}});
+}
+
+torch::Tensor render_line_plot(
+    const std::vector<std::vector<double>>& series,
+    const std::vector<std::array<uint8_t, 3>>& colors, int64_t width,
+    int64_t height) {
+  auto img = torch::full({height, width, 3}, 255, torch::kUInt8);
+  auto a = img.accessor<uint8_t, 3>();
+  const int64_t left = 40, right = width - 10, top = 10, bottom = height - 30;
+  auto put = [&](int64_t x, int64_t y, const std::array<uint8_t, 3>& c) {
+    if (x < 0 || y < 0 || x >= width || y >= height) return;
+    for (int k = 0; k < 3; ++k) a[y][x][k] = c[k];
+  };
+  const std::array<uint8_t, 3> grey{{170, 170, 170}};
+  for (int64_t x = left; x <= right; ++x) put(x, bottom, grey);
+  for (int64_t y = top; y <= bottom; ++y) put(left, y, grey);
+  double lo = 1e300, hi = -1e300;
+  size_t n = 0;
+  for (const auto& s : series)
+    for (double v : s)
+      if (v > 0 && std::isfinite(v)) {
+        lo = std::min(lo, std::log10(v));
+        hi = std::max(hi, std::log10(v));
+        n = std::max(n, s.size());
+      }
+  if (n < 2 || !(hi >= lo)) return img;
+  if (hi - lo < 1e-6) hi = lo + 1;
+  // Decade grid lines, so the log scale can be read without labels.
+  for (double d = std::ceil(lo); d <= hi; d += 1) {
+    const auto y = bottom - std::llround((d - lo) / (hi - lo) * (bottom - top));
+    for (int64_t x = left; x <= right; x += 4) put(x, y, grey);
+  }
+  for (size_t si = 0; si < series.size(); ++si) {
+    const auto& s = series[si];
+    const auto& c = colors[si % colors.size()];
+    int64_t px = -1, py = -1;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (!(s[i] > 0) || !std::isfinite(s[i])) continue;
+      const auto x = left + std::llround(double(i) / (n - 1) * (right - left));
+      const auto y = bottom - std::llround((std::log10(s[i]) - lo) / (hi - lo) *
+                                           (bottom - top));
+      if (px >= 0) {  // straight segment from the previous point
+        const int64_t steps = std::max(std::abs(x - px), std::abs(y - py));
+        for (int64_t t = 0; t <= steps; ++t)
+          put(px + (x - px) * t / std::max<int64_t>(steps, 1),
+              py + (y - py) * t / std::max<int64_t>(steps, 1), c);
+      }
+      px = x;
+      py = y;
+    }
+  }
+  return img;
+}
+
+}  // namespace neuralart

@@ -1,0 +1,280 @@
+// End-to-end tests of `neuralart-train stylize` and `neuralart-train style`
+// on tiny images written by the tests (seconds each, built-in loss net).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <torch/torch.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "../core/temp_dir.h"
+#include "neuralart/bundle.h"
+#include "neuralart/models/load.h"
+
+using namespace neuralart;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int code;
+  std::string out;  // stdout and stderr together
+};
+
+Result run_shell(const std::string& cmd) {
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  while (size_t n = fread(buf.data(), 1, buf.size(), p))
+    out.append(buf.data(), n);
+  int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+Result run(const std::string& args) {
+  return run_shell(std::string(NEURALART_TRAIN_EXE) + " " + args);
+}
+
+// Binary PPM (P6): every OpenCV build decodes it.
+void write_ppm(const std::string& path, int w, int h, int seed) {
+  std::ofstream out(path, std::ios::binary);
+  out << "P6\n" << w << " " << h << "\n255\n";
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      const unsigned char px[3] = {
+          static_cast<unsigned char>((x * 7 + seed * 40) % 256),
+          static_cast<unsigned char>((y * 5 + seed * 90) % 256),
+          static_cast<unsigned char>(((x / 4 + y / 4) % 2) * 200 + seed)};
+      out.write(reinterpret_cast<const char*>(px), 3);
+    }
+}
+
+struct Images {
+  TempDir dir;
+  std::string content, style, style2, folder;
+  Images() {
+    content = dir.file("content.ppm");
+    style = dir.file("style.ppm");
+    style2 = dir.file("style2.ppm");
+    folder = dir.file("photos");
+    write_ppm(content, 48, 40, 1);
+    write_ppm(style, 40, 40, 2);
+    write_ppm(style2, 36, 44, 3);
+    fs::create_directories(folder);
+    for (int i = 0; i < 3; ++i)
+      write_ppm(folder + "/p" + std::to_string(i) + ".ppm", 44 + i * 4, 40,
+                5 + i);
+  }
+};
+
+bool has(const Result& r, const std::string& text) {
+  return r.out.find(text) != std::string::npos;
+}
+
+}  // namespace
+
+TEST(CliStylize, Help) {
+  auto r = run("stylize --help");
+  EXPECT_EQ(r.code, 0);
+  for (const char* opt : {"--content", "--style-weights", "--init", "--lr",
+                          "--optimizer", "--tv-weight", "--content-layers",
+                          "--style-layers", "--preserve-color", "--loss-net",
+                          "--save-every", "--pyramid-levels"})
+    EXPECT_TRUE(has(r, opt)) << opt;
+}
+
+TEST(CliStylize, RunsEndToEnd) {
+  Images im;
+  const auto out = im.dir.file("out.png");
+  auto r = run("stylize --content " + im.content + " --style " + im.style +
+               "," + im.style2 + " --style-weights 1,0.5 --size 32 --steps 3 "
+               "--save-every 2 --optimizer adam --threads 1 --out " + out);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(fs::exists(out));
+  EXPECT_TRUE(fs::exists(im.dir.file("out-step000002.png")));
+  std::ifstream csv(im.dir.file("out.csv"));
+  std::string line;
+  int rows = 0;
+  while (std::getline(csv, line)) ++rows;
+  EXPECT_EQ(rows, 4);  // header + 3 steps
+  EXPECT_TRUE(has(r, "step 3/3"));
+}
+
+TEST(CliStylize, NoiseInitLbfgsPreserveColor) {
+  Images im;
+  const auto out = im.dir.file("o.png");
+  auto r = run("stylize --content " + im.content + " --style " + im.style +
+               " --size 32 --steps 2 --init noise --preserve-color "
+               "--pyramid-levels 1 --log " + im.dir.file("l.csv") + " --out " +
+               out);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(fs::exists(out));
+  EXPECT_TRUE(fs::exists(im.dir.file("l.csv")));
+}
+
+TEST(CliStylize, OutOfRange_n) {
+  Images im;
+  const std::string base = "stylize --content " + im.content + " --style " +
+                           im.style + " --out " + im.dir.file("o.png") + " ";
+  struct Case {
+    std::string args, expect;
+  } cases[] = {{"--steps 0", "--steps 0 is out of range [1, 100000]"},
+               {"--size 8", "--size 8 is out of range [32, 4096]"},
+               {"--init zeros", "--init 'zeros'"},
+               {"--optimizer sgd", "--optimizer 'sgd'"},
+               {"--style-weights 1,2", "--style-weights has 2 values"},
+               {"--style-weights -1", "--style-weights"},
+               {"--tv-weight -1", "--tv-weight"},
+               {"--lr 0", "--lr"},
+               {"--threads 5000", "--threads 5000 is out of range"},
+               {"--pyramid-levels 7", "--pyramid-levels 7 is out of range"},
+               {"--size 32 --pyramid-levels 4", "too many"},
+               {"--style-layers relu9_9", "relu9_9"},
+               {"--loss-net resnet", "resnet"}};
+  for (const auto& c : cases) {
+    auto r = run(base + c.args);
+    EXPECT_EQ(r.code, 2) << c.args << "\n" << r.out;
+    EXPECT_TRUE(has(r, c.expect)) << c.args << "\n" << r.out;
+  }
+  EXPECT_EQ(run("stylize --style " + im.style).code, 2);  // no --content
+}
+
+TEST(CliStylize, UnreadableImages_n) {
+  Images im;
+  std::ofstream(im.dir.file("bad.png")) << "not a png";
+  auto r = run("stylize --content " + im.dir.file("bad.png") + " --style " +
+               im.style + " --out " + im.dir.file("o.png"));
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_TRUE(has(r, "bad.png")) << r.out;
+  r = run("stylize --content " + im.content + " --style " +
+          im.dir.file("missing.jpg") + " --out " + im.dir.file("o.png"));
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_TRUE(has(r, "missing.jpg")) << r.out;
+  r = run("stylize --content " + im.content + " --style " + im.style +
+          " --loss-net vgg19:" + im.dir.file("nope/model.json") + " --out " +
+          im.dir.file("o.png"));
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_TRUE(has(r, "nope/model.json")) << r.out;
+}
+
+TEST(CliStyle, Help) {
+  auto r = run("style --help");
+  EXPECT_EQ(r.code, 0);
+  for (const char* opt :
+       {"--style", "--content", "--size", "--batch", "--steps", "--epochs",
+        "--width", "--res-blocks", "--temporal-weight", "--resume",
+        "--preview-every", "--checkpoint-every", "--loss-net"})
+    EXPECT_TRUE(has(r, opt)) << opt;
+}
+
+TEST(CliStyle, TrainsResumesAndWritesABundle) {
+  Images im;
+  const auto model = im.dir.file("m.bundle");
+  const std::string base = "style --style " + im.style + "," + im.style2 +
+                           " --style-names dots,waves --content " + im.folder +
+                           " --size 32 --batch 2 --width 4 --res-blocks 1 "
+                           "--preview-every 2 --checkpoint-every 2 "
+                           "--log-every 1 --threads 1 --out " + model;
+  auto r = run(base + " --steps 3");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const fs::path work = model + ".run";
+  EXPECT_TRUE(fs::exists(work / "checkpoint.ckpt"));
+  EXPECT_TRUE(fs::exists(work / "losses.csv"));
+  EXPECT_TRUE(fs::exists(work / "losses.png"));
+  EXPECT_TRUE(fs::exists(work / "previews" / "step-0000002.png"));
+  EXPECT_TRUE(fs::exists(work / "previews" / "step-0000003.png"));
+  auto net = load_style_net(model);
+  EXPECT_EQ(net->options().num_styles, 2);
+
+  // Same work dir without --resume: refused, nothing overwritten.
+  r = run(base + " --steps 5");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_TRUE(has(r, "--resume"));
+
+  r = run(base + " --steps 5 --resume");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(has(r, "resumed at step 3"));
+  auto meta = read_bundle_meta(model);
+  EXPECT_EQ(meta.provenance.at("steps"), 5);
+  EXPECT_EQ(meta.styles, nlohmann::json({"dots", "waves"}));
+  EXPECT_NE(meta.provenance.at("command").get<std::string>().find("--resume"),
+            std::string::npos);
+  EXPECT_EQ(meta.provenance.at("content").at("images"), 3);
+}
+
+TEST(CliStyle, EpochsAndTemporal) {
+  Images im;
+  const auto model = im.dir.file("t.bundle");
+  auto r = run("style --style " + im.style + " --content " + im.folder +
+               " --size 32 --batch 3 --epochs 1 --width 4 --res-blocks 0 "
+               "--temporal-weight 5 --pyramid-levels 1 --out " + model);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(has(r, "1 steps"));  // 3 images / batch 3
+  EXPECT_TRUE(has(r, "temporal"));
+  EXPECT_TRUE(fs::exists(model));
+}
+
+TEST(CliStyle, CtrlCSavesThenExits) {
+  Images im;
+  const auto model = im.dir.file("c.bundle");
+  // `timeout` keeps a missed signal from hanging the suite.
+  const std::string cmd = "timeout -s KILL 120 " +
+                          std::string(NEURALART_TRAIN_EXE) + " style --style " +
+                          im.style + " --content " + im.folder +
+                          " --size 32 --batch 1 --width 4 --res-blocks 0 "
+                          "--steps 100000000 --threads 1 --out " + model;
+  auto r = run_shell("sh -c '" + cmd +
+                     " & pid=$!; sleep 4; kill -INT $pid; wait $pid; "
+                     "echo rc=$?'");
+  EXPECT_TRUE(has(r, "rc=130")) << r.out;
+  EXPECT_TRUE(has(r, "interrupted at step")) << r.out;
+  EXPECT_TRUE(fs::exists(model + ".run/checkpoint.ckpt"));
+  EXPECT_NO_THROW(load_style_net(model));
+}
+
+TEST(CliStyle, OutOfRange_n) {
+  Images im;
+  const std::string base = "style --style " + im.style + " --content " +
+                           im.folder + " --out " + im.dir.file("m.bundle") +
+                           " ";
+  struct Case {
+    std::string args, expect;
+  } cases[] = {{"--batch 0", "--batch 0 is out of range [1, 256]"},
+               {"--size 16", "--size 16 is out of range [32, 2048]"},
+               {"--width 2", "--width 2 is out of range [4, 256]"},
+               {"--res-blocks 40", "--res-blocks 40 is out of range [0, 32]"},
+               {"--steps 0", "--steps 0 is out of range"},
+               {"--steps 5 --epochs 1", "not both"},
+               {"--epochs 0", "--epochs"},
+               {"--lr 2", "--lr"},
+               {"--temporal-weight -1", "--temporal-weight"},
+               {"--preview-count 0", "--preview-count 0 is out of range"},
+               {"--style-names a,b", "--style-names has 2 names"},
+               {"--content-layers relu6_1", "relu6_1"}};
+  for (const auto& c : cases) {
+    auto r = run(base + c.args);
+    EXPECT_EQ(r.code, 2) << c.args << "\n" << r.out;
+    EXPECT_TRUE(has(r, c.expect)) << c.args << "\n" << r.out;
+  }
+}
+
+TEST(CliStyle, BadContent_n) {
+  Images im;
+  fs::create_directories(im.dir.file("empty"));
+  auto r = run("style --style " + im.style + " --content " +
+               im.dir.file("empty") + " --out " + im.dir.file("m.bundle"));
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_TRUE(has(r, "no images found")) << r.out;
+  std::ofstream(im.folder + "/broken.jpg") << "garbage";
+  r = run("style --style " + im.style + " --content " + im.folder +
+          " --size 32 --out " + im.dir.file("m.bundle"));
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_TRUE(has(r, "broken.jpg")) << r.out;
+  // Images smaller than --size are upscaled, so any folder image works.
+  r = run("style --style " + im.dir.file("nostyle.png") + " --content " +
+          im.folder + " --out " + im.dir.file("m.bundle"));
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_TRUE(has(r, "nostyle.png")) << r.out;
+}

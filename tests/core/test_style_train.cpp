@@ -1,0 +1,271 @@
+// Gatys optimisation and the feed-forward style trainer on tiny images.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "neuralart/error.h"
+#include "neuralart/models/load.h"
+#include "neuralart/train/style_train.h"
+#include "temp_dir.h"
+
+using namespace neuralart;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Smooth content (gradients) and a striped style: different statistics.
+torch::Tensor smooth_image(int64_t h, int64_t w) {
+  auto y = torch::linspace(0, 255, h).view({1, 1, h, 1}).expand({1, 1, h, w});
+  auto x = torch::linspace(0, 255, w).view({1, 1, 1, w}).expand({1, 1, h, w});
+  return torch::cat({y, x, 255 - (y + x) / 2}, 1).contiguous();
+}
+
+torch::Tensor striped_image(int64_t h, int64_t w) {
+  auto stripes = (torch::arange(w) / 2 % 2).to(torch::kFloat32) * 255;
+  auto img = stripes.view({1, 1, 1, w}).expand({1, 3, h, w}).clone();
+  img.select(1, 1).mul_(0.3);
+  return img;
+}
+
+StyleTrainOptions tiny_options() {
+  StyleTrainOptions o;
+  o.model.width = 4;
+  o.model.res_blocks = 1;
+  o.size = 32;
+  o.batch = 2;
+  o.steps = 3;
+  o.checkpoint_every = 2;
+  o.preview_every = 0;
+  o.preview_count = 2;
+  o.log_every = 1;
+  o.lr = 1e-2;
+  return o;
+}
+
+std::vector<torch::Tensor> tiny_content() {
+  std::vector<torch::Tensor> c;
+  for (int i = 0; i < 3; ++i)
+    c.push_back((torch::rand({3, 36 + i * 4, 40}) * 255).to(torch::kUInt8));
+  return c;
+}
+
+}  // namespace
+
+TEST(Gatys, FewStepsReduceTheLoss) {
+  auto net = make_random_loss_net(1);
+  for (const std::string optimizer : {"adam", "lbfgs"}) {
+    GatysOptions o;
+    o.optimizer = optimizer;
+    o.lr = optimizer == "adam" ? 5.0 : 1.0;
+    o.steps = 8;
+    o.init = "noise";
+    std::vector<double> totals;
+    GatysCallbacks cb;
+    cb.on_step = [&](const GatysStats& s) { totals.push_back(s.total); };
+    auto out = gatys_stylize(*net, smooth_image(32, 32),
+                             {striped_image(32, 32)}, {1.0}, o, cb);
+    ASSERT_EQ(totals.size(), 8u) << optimizer;
+    EXPECT_LT(totals.back(), totals.front()) << optimizer;
+    EXPECT_EQ(out.sizes(), (std::vector<int64_t>{1, 3, 32, 32}));
+    EXPECT_GE(out.min().item<float>(), 0.0f);
+    EXPECT_LE(out.max().item<float>(), 255.0f);
+  }
+}
+
+TEST(Gatys, ContentInitWithoutStyleWeightKeepsContent) {
+  auto net = make_random_loss_net(1);
+  GatysOptions o;
+  o.optimizer = "adam";
+  o.steps = 3;
+  o.style_weight = 0;
+  o.tv_weight = 0;
+  auto content = smooth_image(32, 32);
+  auto out = gatys_stylize(*net, content, {striped_image(32, 32)}, {1.0}, o);
+  // Starting at the optimum of the content loss: Adam barely moves.
+  EXPECT_LT((out - content).abs().max().item<float>(), 20.0f);
+}
+
+TEST(Gatys, PreserveColorKeepsContentChroma) {
+  auto net = make_random_loss_net(1);
+  GatysOptions o;
+  o.optimizer = "adam";
+  o.steps = 4;
+  o.preserve_color = true;
+  int images = 0;
+  GatysCallbacks cb;
+  cb.image_every = 2;
+  cb.on_image = [&](int64_t, const torch::Tensor&) { ++images; };
+  auto content = smooth_image(32, 32);
+  auto out = gatys_stylize(*net, content, {striped_image(32, 32)}, {1.0}, o, cb);
+  EXPECT_EQ(images, 1);  // step 2; the last step is the result
+  auto chroma_out = rgb_to_yiq(out).slice(1, 1);
+  auto chroma_in = rgb_to_yiq(content).slice(1, 1);
+  // Chroma comes back from the content except where clamping to 0-255 bit.
+  EXPECT_LT((chroma_out - chroma_in).abs().mean().item<float>(), 5.0f);
+}
+
+TEST(Gatys, BadArguments_n) {
+  auto net = make_random_loss_net(1);
+  GatysOptions o;
+  auto c = smooth_image(32, 32);
+  EXPECT_THROW(gatys_stylize(*net, c, {}, {}, o), InvalidArgument);
+  EXPECT_THROW(gatys_stylize(*net, c, {c}, {1.0, 2.0}, o), InvalidArgument);
+  EXPECT_THROW(gatys_stylize(*net, c, {c}, {0.0}, o), InvalidArgument);
+  o.init = "zeros";
+  EXPECT_THROW(gatys_stylize(*net, c, {c}, {1.0}, o), InvalidArgument);
+}
+
+TEST(StyleTrainer, OptionsJsonRoundTrip) {
+  auto o = tiny_options();
+  o.temporal_weight = 3;
+  o.loss.style_layers = {"relu1_2"};
+  auto back = StyleTrainOptions::from_json(o.to_json());
+  EXPECT_EQ(back.to_json(), o.to_json());
+}
+
+TEST(StyleTrainer, StepsReduceTheLossOnOneImage) {
+  TempDir dir;
+  auto o = tiny_options();
+  o.batch = 1;
+  o.steps = 30;
+  // One content image exactly the crop size: only the flip is random.
+  std::vector<torch::Tensor> content{smooth_image(32, 32)[0].to(torch::kUInt8)};
+  StyleTrainer t(o, content, {striped_image(32, 32)}, {"stripes"},
+                 dir.path.string());
+  std::vector<double> totals;
+  StyleTrainCallbacks cb;
+  cb.on_step = [&](const StyleTrainStats& s) { totals.push_back(s.total); };
+  EXPECT_EQ(t.train(cb), 30);
+  ASSERT_EQ(totals.size(), 30u);
+  const double first = (totals[0] + totals[1]) / 2;
+  const double last = (totals[28] + totals[29]) / 2;
+  EXPECT_LT(last, first);
+}
+
+TEST(StyleTrainer, CheckpointResumeKeepsCounters) {
+  TempDir dir;
+  auto o = tiny_options();
+  torch::Tensor saved_weight;
+  {
+    StyleTrainer t(o, tiny_content(), {striped_image(32, 32), smooth_image(40, 32)},
+                   {"stripes", "smooth"}, dir.path.string());
+    int previews = 0;
+    StyleTrainCallbacks cb;
+    cb.on_preview = [&](int64_t, const torch::Tensor& p) {
+      ++previews;
+      EXPECT_EQ(p.sizes(), (std::vector<int64_t>{6, 3, 32, 32}));
+    };
+    EXPECT_EQ(t.train(cb), 3);
+    EXPECT_EQ(previews, 0);  // preview_every = 0
+    EXPECT_TRUE(fs::exists(t.checkpoint_path()));
+    saved_weight = t.model()->named_parameters()["conv1.conv.weight"].clone();
+    auto plot = t.loss_plot();
+    EXPECT_EQ(plot.dim(), 3);
+    EXPECT_LT(plot.min().item<uint8_t>(), 255);  // something was drawn
+  }
+  o.steps = 5;
+  StyleTrainer t(o, tiny_content(), {striped_image(32, 32), smooth_image(40, 32)},
+                 {"stripes", "smooth"}, dir.path.string());
+  ASSERT_TRUE(t.has_checkpoint());
+  t.resume();
+  EXPECT_EQ(t.current_step(), 3);
+  EXPECT_TRUE(torch::equal(
+      t.model()->named_parameters()["conv1.conv.weight"], saved_weight));
+  EXPECT_EQ(t.train({}), 5);
+  // One CSV row per step, none repeated across the resume.
+  std::ifstream csv(t.csv_path());
+  std::string line;
+  int rows = 0;
+  while (std::getline(csv, line))
+    if (line.rfind("step", 0) != 0) ++rows;
+  EXPECT_EQ(rows, 5);
+
+  const auto bundle = dir.file("model.bundle");
+  t.provenance = {{"command", "test"}};
+  t.export_bundle(bundle);
+  auto net = load_style_net(bundle);
+  EXPECT_EQ(net->options().num_styles, 2);
+  EXPECT_EQ(net->options().width, 4);
+  auto meta = read_bundle_meta(bundle);
+  EXPECT_EQ(meta.styles, nlohmann::json({"stripes", "smooth"}));
+  EXPECT_EQ(meta.provenance.at("steps"), 5);
+  EXPECT_EQ(meta.provenance.at("command"), "test");
+  torch::NoGradGuard no_grad;
+  auto y = net->forward(torch::rand({1, 3, 20, 28}) * 255, net->one_hot(1));
+  EXPECT_EQ(y.sizes(), (std::vector<int64_t>{1, 3, 20, 28}));
+}
+
+TEST(StyleTrainer, ResumeWithOtherModel_n) {
+  TempDir dir;
+  auto o = tiny_options();
+  o.steps = 2;
+  {
+    StyleTrainer t(o, tiny_content(), {striped_image(32, 32)}, {"s"},
+                   dir.path.string());
+    t.train({});
+  }
+  o.model.width = 8;
+  StyleTrainer t(o, tiny_content(), {striped_image(32, 32)}, {"s"},
+                 dir.path.string());
+  try {
+    t.resume();
+    FAIL() << "a different width must not resume";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("checkpoint"), std::string::npos);
+  }
+  TempDir empty;
+  StyleTrainer fresh(o, tiny_content(), {striped_image(32, 32)}, {"s"},
+                     empty.path.string());
+  EXPECT_THROW(fresh.resume(), Error);
+}
+
+TEST(StyleTrainer, StopFlagEndsWithACheckpoint) {
+  TempDir dir;
+  auto o = tiny_options();
+  o.steps = 100;
+  o.checkpoint_every = 1000;
+  StyleTrainer t(o, tiny_content(), {striped_image(32, 32)}, {"s"},
+                 dir.path.string());
+  std::atomic<bool> stop{false};
+  StyleTrainCallbacks cb;
+  cb.stop = &stop;
+  cb.on_step = [&](const StyleTrainStats& s) {
+    if (s.step == 2) stop = true;
+  };
+  EXPECT_EQ(t.train(cb), 2);
+  EXPECT_TRUE(fs::exists(t.checkpoint_path()));
+}
+
+TEST(StyleTrainer, TemporalLossIsMeasured) {
+  TempDir dir;
+  auto o = tiny_options();
+  o.temporal_weight = 10;
+  StyleTrainer t(o, tiny_content(), {striped_image(32, 32)}, {"s"},
+                 dir.path.string());
+  auto s = t.step();
+  EXPECT_GT(s.temporal, 0.0);
+  EXPECT_TRUE(std::isfinite(s.total));
+}
+
+TEST(StyleTrainer, BadInputs_n) {
+  TempDir dir;
+  auto o = tiny_options();
+  // Content smaller than the crop.
+  std::vector<torch::Tensor> small{torch::zeros({3, 20, 20}, torch::kUInt8)};
+  EXPECT_THROW(StyleTrainer(o, small, {striped_image(32, 32)}, {"s"},
+                            dir.path.string()),
+               InvalidArgument);
+  EXPECT_THROW(StyleTrainer(o, tiny_content(), {}, {}, dir.path.string()),
+               InvalidArgument);
+  o.batch = 0;
+  EXPECT_THROW(StyleTrainer(o, tiny_content(), {striped_image(32, 32)}, {"s"},
+                            dir.path.string()),
+               InvalidArgument);
+  o = tiny_options();
+  o.loss.style_layers = {"relu9_1"};
+  EXPECT_THROW(StyleTrainer(o, tiny_content(), {striped_image(32, 32)}, {"s"},
+                            dir.path.string()),
+               InvalidArgument);
+}

@@ -1,0 +1,229 @@
+// neuralart-train gan: trains a DCGAN on a folder of images (or the
+// built-in glyphs, or MNIST) and exports a generator bundle for gansrc.
+#include <csignal>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "cli.h"
+#include "neuralart/bundle.h"
+#include "neuralart/error.h"
+#include "neuralart/media/datasets.h"
+#include "neuralart/media/image_io.h"
+#include "neuralart/train/gan.h"
+#include "progress.h"
+
+namespace neuralart::cli {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_signal(int) { g_stop.store(true); }
+
+std::string command_line(const std::vector<std::string>& args) {
+  std::string s = "neuralart-train gan";
+  for (const auto& a : args) s += " " + a;
+  return s;
+}
+
+}  // namespace
+
+int run_gan(const std::vector<std::string>& args) {
+  GanTrainOptions o;
+  std::string data = "builtin", out, resume, loss = "bce", augment = "none";
+  bool spectral = false, no_mbstd = false, multiscale = false;
+  int64_t resolution = 32, channels = 3;
+  po::options_description data_opts("data and run folder");
+  data_opts.add_options()(
+      "data", po::value(&data)->default_value(data),
+      "training images: a folder (any tree of JPEG/PNG/WebP/BMP), "
+      "mnist:PATH (idx files, gzip or not), a packed .safetensors set, or "
+      "builtin (letters A-J drawn in OpenCV's Hershey fonts)")(
+      "out", po::value(&out),
+      "run folder: samples/, losses.csv, "
+      "loss_plot.png, checkpoint.ckpt, generator.bundle")(
+      "resume", po::value(&resume),
+      "continue the run in this folder "
+      "exactly where its checkpoint left off (model options come from it)");
+  po::options_description model_opts("model");
+  model_opts.add_options()("resolution",
+                           po::value(&resolution)->default_value(resolution),
+                           "image size, a power of two from 32 to 256")(
+      "channels", po::value(&channels)->default_value(channels),
+      "1 (grey) or 3 (RGB)")(
+      "latent-dim",
+      po::value(&o.model.latent_dim)->default_value(o.model.latent_dim),
+      "size of the latent vector z")(
+      "base-width",
+      po::value(&o.model.base_width)->default_value(o.model.base_width),
+      "channels next to the output; doubles per halving, capped at 512")(
+      "g-norm", po::value(&o.model.g_norm)->default_value(o.model.g_norm),
+      "generator normalisation: pixel (no batch dependence), batch, none")(
+      "spectral-norm", po::bool_switch(&spectral),
+      "spectral normalisation in D (stabilises D; pairs well with hinge)")(
+      "no-minibatch-std", po::bool_switch(&no_mbstd),
+      "drop D's minibatch standard-deviation feature (anti mode collapse)")(
+      "multiscale", po::bool_switch(&multiscale),
+      "MSG-GAN: G emits and D reads every scale (use for 128 and 256 px)");
+  po::options_description train_opts("training");
+  train_opts.add_options()("loss", po::value(&loss)->default_value(loss),
+                           "bce (non-saturating), hinge or wgan-gp")(
+      "steps", po::value(&o.steps)->default_value(o.steps), "generator steps")(
+      "batch", po::value(&o.batch)->default_value(o.batch), "images per batch")(
+      "lr-g", po::value(&o.lr_g)->default_value(o.lr_g),
+      "generator learning rate")("lr-d",
+                                 po::value(&o.lr_d)->default_value(o.lr_d),
+                                 "discriminator learning rate")(
+      "beta1", po::value(&o.beta1)->default_value(o.beta1), "Adam beta1")(
+      "beta2", po::value(&o.beta2)->default_value(o.beta2), "Adam beta2")(
+      "schedule", po::value(&o.schedule)->default_value(o.schedule),
+      "learning-rate schedule: constant, linear (decay to 0) or cosine")(
+      "d-steps", po::value(&o.d_steps)->default_value(o.d_steps),
+      "discriminator steps per generator step")(
+      "skip-d-below", po::value(&o.skip_d_below)->default_value(o.skip_d_below),
+      "skip the D step while D's loss is below this (0 = never); skips "
+      "are counted in losses.csv")(
+      "label-smoothing",
+      po::value(&o.label_smoothing)->default_value(o.label_smoothing),
+      "real label = 1 - this (bce only)")(
+      "augment", po::value(&augment)->default_value(augment),
+      "DiffAugment on real and fake: none or a list of translation, "
+      "cutout, color")("r1", po::value(&o.r1_gamma)->default_value(o.r1_gamma),
+                       "R1 gradient penalty weight on real images (0 = off)")(
+      "gp-lambda", po::value(&o.gp_lambda)->default_value(o.gp_lambda),
+      "gradient penalty weight for wgan-gp")(
+      "ema", po::value(&o.ema_decay)->default_value(o.ema_decay),
+      "decay of the exported moving-average generator (0 = off)")(
+      "collapse-warn",
+      po::value(&o.collapse_warn)->default_value(o.collapse_warn),
+      "warn when samples are less diverse than this fraction of real data")(
+      "seed", po::value(&o.seed)->default_value(o.seed), "random seed")(
+      "threads", po::value(&o.threads)->default_value(o.threads),
+      "CPU threads (0 = all cores)")(
+      "sample-every", po::value(&o.sample_every)->default_value(o.sample_every),
+      "write a sample grid every N steps")(
+      "checkpoint-every",
+      po::value(&o.checkpoint_every)->default_value(o.checkpoint_every),
+      "write a checkpoint every N steps")(
+      "log-every", po::value(&o.log_every)->default_value(o.log_every),
+      "losses.csv row (and plain log line) every N steps");
+  po::options_description all;
+  all.add(data_opts).add(model_opts).add(train_opts);
+  po::variables_map vm;
+  if (!parse("gan",
+             "--out RUN_DIR [--data DIR|mnist:PATH|builtin] [options]\n"
+             "       neuralart-train gan --resume RUN_DIR [--steps N]\n\n"
+             "Trains a DCGAN (generator: z -> fully connected -> upsampling "
+             "convolutions; discriminator: strided convolutions -> fully "
+             "connected -> real/fake) with alternating D and G steps, and "
+             "exports RUN_DIR/generator.bundle for gansrc. Ctrl-C saves a "
+             "checkpoint and exits; --resume continues. See "
+             "docs/training-gan.md.",
+             all, {}, args, vm))
+    return kExitOk;
+  if (out.empty() == resume.empty())
+    throw UsageError("give exactly one of --out RUN_DIR or --resume RUN_DIR");
+  check_range<int64_t>("resolution", resolution, 32, 256);
+  if ((resolution & (resolution - 1)) != 0)
+    throw UsageError("--resolution " + std::to_string(resolution) +
+                     " must be a power of two (32, 64, 128 or 256)");
+  if (channels != 1 && channels != 3)
+    throw UsageError("--channels " + std::to_string(channels) +
+                     " must be 1 or 3");
+  check_range<int64_t>("latent-dim", o.model.latent_dim, 1, 4096);
+  check_range<int64_t>("base-width", o.model.base_width, 8, 1024);
+  check_range<int64_t>("steps", o.steps, 1, 100000000);
+  check_range<int64_t>("batch", o.batch, 2, 4096);
+  check_range<int>("threads", o.threads, 0, 1024);
+  o.model.resolution = resolution;
+  o.model.channels = channels;
+  o.model.spectral_norm = spectral;
+  o.model.minibatch_std = !no_mbstd;
+  o.model.multiscale = multiscale;
+  try {
+    o.loss = gan_loss_from_string(loss);
+    o.augment = AugmentPolicy::parse(augment);
+    o.validate();
+  } catch (const InvalidArgument& e) {
+    throw UsageError(e.what());
+  }
+
+  const std::string run_dir = resume.empty() ? out : resume;
+  json provenance = {{"command", command_line(args)}};
+  if (!resume.empty()) {
+    json stored;
+    const auto saved = GanTrainer::checkpoint_options(run_dir, &stored);
+    if (vm["data"].defaulted() && stored.contains("data_spec"))
+      data = stored["data_spec"].get<std::string>();
+    o.model = saved.model;  // data must match the checkpoint's model
+    if (vm["steps"].defaulted()) o.steps = saved.steps;
+  }
+  std::cerr << "loading data: " << data << "\n";
+  ImageSet images = load_dataset(data, o.model.resolution, o.model.channels);
+  std::cerr << "data: " << images.description << "\n";
+  for (const auto& skipped : images.skipped)
+    std::cerr << "warning: skipped " << skipped << "\n";
+  const auto skipped_count = images.skipped.size();
+
+  std::unique_ptr<GanTrainer> trainer;
+  if (resume.empty()) {
+    trainer = std::make_unique<GanTrainer>(o, std::move(images), run_dir);
+    provenance["data_spec"] = data;
+    trainer->provenance = provenance;
+  } else {
+    trainer = GanTrainer::resume(run_dir, std::move(images), &o);
+    std::cerr << "resuming " << run_dir << " at step "
+              << trainer->current_step() << "\n";
+  }
+  const auto samples_dir = fs::path(run_dir) / "samples";
+  fs::create_directories(samples_dir);
+
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  Progress progress(trainer->options().steps, "img/s",
+                    trainer->options().log_every);
+  GanCallbacks cb;
+  cb.stop = &g_stop;
+  cb.on_step = [&](const GanStats& s) {
+    std::ostringstream d;
+    d << std::fixed << std::setprecision(3) << "D " << s.d_loss << "  G "
+      << s.g_loss << "  D(x) " << s.d_real << "  D(G(z)) " << s.d_fake;
+    if (s.skipped_d) d << "  skipped-D " << s.skipped_d;
+    progress.update(s.step, s.images_per_second, d.str());
+  };
+  cb.on_warning = [&](const std::string& w) {
+    progress.message("warning: " + w);
+  };
+  cb.on_samples = [&](int64_t step, const torch::Tensor& images) {
+    const auto grid = make_grid(images, 8, -1.0, 1.0);
+    char name[32];
+    std::snprintf(name, sizeof name, "step_%07lld.png", (long long)step);
+    save_image_rgb((samples_dir / name).string(), grid);
+    save_image_rgb((samples_dir / "latest.png").string(), grid);
+    const auto csv = fs::path(run_dir) / "losses.csv";
+    if (fs::exists(csv))
+      save_image_rgb((fs::path(run_dir) / "loss_plot.png").string(),
+                     plot_loss_csv(csv.string()));
+  };
+  const int64_t reached = trainer->train(cb);
+  progress.finish();
+  const auto bundle = (fs::path(run_dir) / "generator.bundle").string();
+  trainer->export_generator(bundle, json::object());
+  std::cerr << (g_stop.load() ? "interrupted" : "finished") << " at step "
+            << reached << "; checkpoint " << trainer->checkpoint_path()
+            << "\ngenerator: " << bundle
+            << "\nsamples: " << (samples_dir / "latest.png").string() << "\n";
+  if (skipped_count)
+    std::cerr << "skipped " << skipped_count << " unreadable images\n";
+  if (g_stop.load()) {
+    std::cerr << "resume with: neuralart-train gan --resume " << run_dir
+              << "\n";
+    return 130;
+  }
+  return kExitOk;
+}
+
+}  // namespace neuralart::cli
