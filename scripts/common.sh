@@ -12,7 +12,7 @@ DEBIAN_PACKAGES=(
   libopencv-dev libboost-program-options-dev googletest libgtest-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-  gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-plugins-base-apps
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
