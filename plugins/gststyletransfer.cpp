@@ -14,8 +14,9 @@
  *
  * ## Example launch line
  * |[
- * gst-launch-1.0 videotestsrc num-buffers=60 ! video/x-raw,width=320,height=240 ! \
- *     styletransfer model=candy.bundle strength=0.8 ! videoconvert ! autovideosink
+ * gst-launch-1.0 videotestsrc num-buffers=60 ! video/x-raw,width=320,height=240
+ * ! \ styletransfer model=candy.bundle strength=0.8 ! videoconvert !
+ * autovideosink
  * ]|
  */
 #include "gststyletransfer.h"
@@ -109,7 +110,8 @@ static GType gst_style_transfer_range_get_type(void) {
   return type;
 }
 
-#define VIDEO_FORMATS "{ RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, ARGB, ABGR }"
+#define VIDEO_FORMATS \
+  "{ RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, ARGB, ABGR }"
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS,
@@ -143,6 +145,7 @@ struct GstStyleTransferPrivate {
   std::atomic<bool> params_dirty{true};
   std::atomic<uint64_t> frame_ns{0};     // measured time per frame (EMA)
   std::atomic<uint64_t> reported_ns{0};  // what the last latency message said
+  uint64_t frames = 0;                   // processed since start (streaming)
 };
 
 struct _GstStyleTransfer {
@@ -346,8 +349,7 @@ static void start_model_swap(GstStyleTransfer* self, const std::string& path) {
       previous.join();
   }
   if (!stylizer) return;  // not started: start() loads the model
-  GST_INFO_OBJECT(self, "loading model \"%s\" in the background",
-                  path.c_str());
+  GST_INFO_OBJECT(self, "loading model \"%s\" in the background", path.c_str());
   std::thread loader([self, stylizer, path]() {
     std::string file = path;
     try {
@@ -561,16 +563,17 @@ static gboolean gst_style_transfer_start(GstBaseTransform* trans) {
     priv->params = resolve_params(priv);
   } catch (const std::exception& e) {
     priv->stylizer.reset();
-    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS,
-                      ("Invalid style settings for model \"%s\".",
-                       path.c_str()),
-                      ("%s", e.what()));
+    GST_ELEMENT_ERROR(
+        self, LIBRARY, SETTINGS,
+        ("Invalid style settings for model \"%s\".", path.c_str()),
+        ("%s", e.what()));
     return FALSE;
   }
   priv->params_dirty = false;
   priv->smoother = std::make_unique<neuralart::TemporalSmoother>();
   priv->frame_ns = static_cast<uint64_t>(info.warmup_ms * 1e6);
   priv->reported_ns = priv->frame_ns.load();
+  priv->frames = 0;
   return TRUE;
 }
 
@@ -596,22 +599,23 @@ static gboolean gst_style_transfer_query(GstBaseTransform* trans,
     GstClockTime min, max;
     gst_query_parse_latency(query, &live, &min, &max);
     const GstClockTime ours = self->priv->frame_ns.load();
-    GST_DEBUG_OBJECT(self, "upstream latency %" GST_TIME_FORMAT ", ours %"
-                     GST_TIME_FORMAT, GST_TIME_ARGS(min), GST_TIME_ARGS(ours));
+    GST_DEBUG_OBJECT(
+        self, "upstream latency %" GST_TIME_FORMAT ", ours %" GST_TIME_FORMAT,
+        GST_TIME_ARGS(min), GST_TIME_ARGS(ours));
     min += ours;
     if (GST_CLOCK_TIME_IS_VALID(max)) max += ours;
     gst_query_set_latency(query, live, min, max);
     return TRUE;
   }
-  return GST_BASE_TRANSFORM_CLASS(parent_class)
-      ->query(trans, direction, query);
+  return GST_BASE_TRANSFORM_CLASS(parent_class)->query(trans, direction, query);
 }
 
 static void gst_style_transfer_before_transform(GstBaseTransform* trans,
                                                 GstBuffer* buffer) {
   const GstClockTime ts = gst_segment_to_stream_time(
       &trans->segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buffer));
-  if (GST_CLOCK_TIME_IS_VALID(ts)) gst_object_sync_values(GST_OBJECT(trans), ts);
+  if (GST_CLOCK_TIME_IS_VALID(ts))
+    gst_object_sync_values(GST_OBJECT(trans), ts);
 }
 
 static gboolean gst_style_transfer_set_info(GstVideoFilter* filter,
@@ -620,7 +624,8 @@ static gboolean gst_style_transfer_set_info(GstVideoFilter* filter,
                                             GstCaps* outcaps,
                                             GstVideoInfo* out_info) {
   auto* self = GST_STYLE_TRANSFER(filter);
-  const gchar* name = gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(in_info));
+  const gchar* name =
+      gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(in_info));
   try {
     const auto format = neuralart::pixel_format_from_string(name ? name : "");
     std::lock_guard<std::mutex> lock(self->priv->lock);
@@ -665,12 +670,7 @@ static GstFlowReturn gst_style_transfer_transform_frame_ip(
   {
     std::lock_guard<std::mutex> lock(priv->lock);
     stylizer = priv->stylizer;
-    if (!stylizer) {
-      GST_ELEMENT_ERROR(self, STREAM, FAILED, ("No style model loaded."),
-                        (nullptr));
-      return GST_FLOW_ERROR;
-    }
-    if (priv->params_dirty.exchange(false)) {
+    if (stylizer && priv->params_dirty.exchange(false)) {
       try {
         priv->params = resolve_params(priv);
       } catch (const std::exception& e) {
@@ -684,6 +684,11 @@ static GstFlowReturn gst_style_transfer_transform_frame_ip(
     smoothing = priv->temporal_smoothing;
     smoother = priv->smoother.get();
     view.format = priv->format;
+  }
+  if (!stylizer) {
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("No style model loaded."),
+                      (nullptr));
+    return GST_FLOW_ERROR;
   }
   if (!settings_problem.empty()) {
     GST_ELEMENT_WARNING(self, LIBRARY, SETTINGS,
@@ -703,7 +708,24 @@ static GstFlowReturn gst_style_transfer_transform_frame_ip(
     const bool smooth = smoother != nullptr && smoothing > 0.0;
     if (smooth) smoother->observe_input(view);
     const auto t0 = std::chrono::steady_clock::now();
-    stylizer->process(view, view, params);
+    bool done = false;
+    try {
+      stylizer->process(view, view, params);
+      done = true;
+    } catch (const neuralart::InvalidArgument&) {
+      /* A model swap between resolving the style and this frame (say to a
+       * model with fewer styles): resolve again, once. */
+      std::lock_guard<std::mutex> lock(priv->lock);
+      try {
+        priv->params = resolve_params(priv);
+      } catch (const std::exception&) {
+        priv->params = neuralart::StyleParams{};
+      }
+      params.style = priv->params.style;
+      params.mix = priv->params.mix;
+    }
+    /* Checks fail before the frame is written: it is still the input. */
+    if (!done) stylizer->process(view, view, params);
     const auto ns = static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(
             std::chrono::steady_clock::now() - t0)
@@ -713,15 +735,16 @@ static GstFlowReturn gst_style_transfer_transform_frame_ip(
     } else if (smoother) {
       smoother->reset();
     }
+    /* The first frame replaces the warm-up estimate (another size). */
     const uint64_t previous = priv->frame_ns.load();
-    const uint64_t ema = previous == 0 ? ns : (previous * 7 + ns) / 8;
+    const uint64_t ema = priv->frames++ == 0 ? ns : (previous * 7 + ns) / 8;
     priv->frame_ns = ema;
     maybe_post_latency(self, ema);
   } catch (const std::exception& e) {
-    GST_ELEMENT_ERROR(self, STREAM, FAILED,
-                      ("Style transfer failed on a %dx%d frame.", view.width,
-                       view.height),
-                      ("%s", e.what()));
+    GST_ELEMENT_ERROR(
+        self, STREAM, FAILED,
+        ("Style transfer failed on a %dx%d frame.", view.width, view.height),
+        ("%s", e.what()));
     return GST_FLOW_ERROR;
   }
   return GST_FLOW_OK;

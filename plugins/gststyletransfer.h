@@ -8,8 +8,8 @@
 G_BEGIN_DECLS
 
 #define GST_TYPE_STYLE_TRANSFER (gst_style_transfer_get_type())
-G_DECLARE_FINAL_TYPE(GstStyleTransfer, gst_style_transfer, GST,
-                     STYLE_TRANSFER, GstVideoFilter)
+G_DECLARE_FINAL_TYPE(GstStyleTransfer, gst_style_transfer, GST, STYLE_TRANSFER,
+                     GstVideoFilter)
 
 GST_ELEMENT_REGISTER_DECLARE(styletransfer);
 

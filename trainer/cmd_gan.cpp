@@ -41,7 +41,7 @@ int run_gan(const std::vector<std::string>& args) {
       "data", po::value(&data)->default_value(data),
       "training images: a folder (any tree of JPEG/PNG/WebP/BMP), "
       "mnist:PATH (idx files, gzip or not), a packed .safetensors set, or "
-      "builtin (letters A-J drawn in OpenCV's Hershey fonts)")(
+      "builtin[:N] (N letters A-J in OpenCV's Hershey fonts; default 10000)")(
       "out", po::value(&out),
       "run folder: samples/, losses.csv, "
       "loss_plot.png, checkpoint.ckpt, generator.bundle")(
@@ -133,6 +133,10 @@ int run_gan(const std::vector<std::string>& args) {
   if (channels != 1 && channels != 3)
     throw UsageError("--channels " + std::to_string(channels) +
                      " must be 1 or 3");
+  if (o.model.g_norm != "pixel" && o.model.g_norm != "batch" &&
+      o.model.g_norm != "none")
+    throw UsageError("--g-norm '" + o.model.g_norm +
+                     "' must be pixel, batch or none");
   check_range<int64_t>("latent-dim", o.model.latent_dim, 1, 4096);
   check_range<int64_t>("base-width", o.model.base_width, 8, 1024);
   check_range<int64_t>("steps", o.steps, 1, 100000000);
@@ -174,7 +178,16 @@ int run_gan(const std::vector<std::string>& args) {
     provenance["data_spec"] = data;
     trainer->provenance = provenance;
   } else {
-    trainer = GanTrainer::resume(run_dir, std::move(images), &o);
+    // Only what the command line states explicitly overrides the run.
+    auto overrides = GanTrainer::checkpoint_options(run_dir, nullptr);
+    overrides.steps = o.steps;
+    if (!vm["sample-every"].defaulted())
+      overrides.sample_every = o.sample_every;
+    if (!vm["checkpoint-every"].defaulted())
+      overrides.checkpoint_every = o.checkpoint_every;
+    if (!vm["log-every"].defaulted()) overrides.log_every = o.log_every;
+    if (!vm["threads"].defaulted()) overrides.threads = o.threads;
+    trainer = GanTrainer::resume(run_dir, std::move(images), &overrides);
     std::cerr << "resuming " << run_dir << " at step "
               << trainer->current_step() << "\n";
   }

@@ -16,6 +16,8 @@ const std::vector<Subcommand>& subcommands() {
       {"gan", "train a GAN on a folder of images", neuralart::cli::run_gan},
       {"sample", "sample grids and latent walks from a generator",
        neuralart::cli::run_sample},
+      {"contact-sheet", "tile images into one PNG",
+       neuralart::cli::run_contact_sheet},
       {"stylize", "restyle one image by optimisation (Gatys)",
        neuralart::cli::run_stylize},
       {"style", "train a feed-forward style model", neuralart::cli::run_style},
@@ -31,8 +33,9 @@ void print_usage(std::ostream& out) {
          "Trains GANs and style models for the neuralart GStreamer "
          "elements.\n\ncommands:\n";
   for (const auto& s : subcommands())
-    out << "  " << s.name << std::string(12 - s.name.size(), ' ') << s.summary
-        << "\n";
+    out << "  " << s.name
+        << std::string(s.name.size() < 15 ? 15 - s.name.size() : 1, ' ')
+        << s.summary << "\n";
   out << "\noptions:\n  -h, --help    show this help\n"
          "  --version     print versions and exit\n\n"
          "exit codes: 0 success, 1 failure, 2 usage error\n";

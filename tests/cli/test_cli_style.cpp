@@ -78,10 +78,10 @@ bool has(const Result& r, const std::string& text) {
 TEST(CliStylize, Help) {
   auto r = run("stylize --help");
   EXPECT_EQ(r.code, 0);
-  for (const char* opt : {"--content", "--style-weights", "--init", "--lr",
-                          "--optimizer", "--tv-weight", "--content-layers",
-                          "--style-layers", "--preserve-color", "--loss-net",
-                          "--save-every", "--pyramid-levels"})
+  for (const char* opt :
+       {"--content", "--style-weights", "--init", "--lr", "--optimizer",
+        "--tv-weight", "--content-layers", "--style-layers", "--preserve-color",
+        "--loss-net", "--save-every", "--pyramid-levels"})
     EXPECT_TRUE(has(r, opt)) << opt;
 }
 
@@ -89,8 +89,10 @@ TEST(CliStylize, RunsEndToEnd) {
   Images im;
   const auto out = im.dir.file("out.png");
   auto r = run("stylize --content " + im.content + " --style " + im.style +
-               "," + im.style2 + " --style-weights 1,0.5 --size 32 --steps 3 "
-               "--save-every 2 --optimizer adam --threads 1 --out " + out);
+               "," + im.style2 +
+               " --style-weights 1,0.5 --size 32 --steps 3 "
+               "--save-every 2 --optimizer adam --threads 1 --out " +
+               out);
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_TRUE(fs::exists(out));
   EXPECT_TRUE(fs::exists(im.dir.file("out-step000002.png")));
@@ -107,8 +109,8 @@ TEST(CliStylize, NoiseInitLbfgsPreserveColor) {
   const auto out = im.dir.file("o.png");
   auto r = run("stylize --content " + im.content + " --style " + im.style +
                " --size 32 --steps 2 --init noise --preserve-color "
-               "--pyramid-levels 1 --log " + im.dir.file("l.csv") + " --out " +
-               out);
+               "--pyramid-levels 1 --log " +
+               im.dir.file("l.csv") + " --out " + out);
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_TRUE(fs::exists(out));
   EXPECT_TRUE(fs::exists(im.dir.file("l.csv")));
@@ -176,7 +178,8 @@ TEST(CliStyle, TrainsResumesAndWritesABundle) {
                            " --style-names dots,waves --content " + im.folder +
                            " --size 32 --batch 2 --width 4 --res-blocks 1 "
                            "--preview-every 2 --checkpoint-every 2 "
-                           "--log-every 1 --threads 1 --out " + model;
+                           "--log-every 1 --threads 1 --out " +
+                           model;
   auto r = run(base + " --steps 3");
   ASSERT_EQ(r.code, 0) << r.out;
   const fs::path work = model + ".run";
@@ -209,7 +212,8 @@ TEST(CliStyle, EpochsAndTemporal) {
   const auto model = im.dir.file("t.bundle");
   auto r = run("style --style " + im.style + " --content " + im.folder +
                " --size 32 --batch 3 --epochs 1 --width 4 --res-blocks 0 "
-               "--temporal-weight 5 --pyramid-levels 1 --out " + model);
+               "--temporal-weight 5 --pyramid-levels 1 --out " +
+               model);
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_TRUE(has(r, "1 steps"));  // 3 images / batch 3
   EXPECT_TRUE(has(r, "temporal"));
@@ -224,7 +228,8 @@ TEST(CliStyle, CtrlCSavesThenExits) {
                           std::string(NEURALART_TRAIN_EXE) + " style --style " +
                           im.style + " --content " + im.folder +
                           " --size 32 --batch 1 --width 4 --res-blocks 0 "
-                          "--steps 100000000 --threads 1 --out " + model;
+                          "--steps 100000000 --threads 1 --out " +
+                          model;
   auto r = run_shell("sh -c '" + cmd +
                      " & pid=$!; sleep 4; kill -INT $pid; wait $pid; "
                      "echo rc=$?'");

@@ -3,8 +3,8 @@
 // reader (a tiny manifest written by the test, and the real weights when
 // ../shared/data is present).
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -40,9 +40,9 @@ TEST(StyleLoss, TotalVariation) {
   auto img = torch::tensor({0.0f, 1.0f, 0.0f, 1.0f}).view({1, 1, 2, 2});
   EXPECT_FLOAT_EQ(total_variation_loss(img).item<float>(), 1.0f);
   auto noisy = torch::rand({1, 3, 16, 16});
-  EXPECT_GT(total_variation_loss(noisy).item<float>(),
-            total_variation_loss(torch::avg_pool2d(noisy, 3, 1, 1))
-                .item<float>());
+  EXPECT_GT(
+      total_variation_loss(noisy).item<float>(),
+      total_variation_loss(torch::avg_pool2d(noisy, 3, 1, 1)).item<float>());
 }
 
 TEST(StyleLoss, NormalizedMseGradientReachesInputOnly) {
@@ -85,8 +85,7 @@ TEST(StyleLoss, GradientsFlowThroughStyleAndContentLoss) {
   ASSERT_TRUE(x.grad().defined());
   EXPECT_GT(x.grad().abs().sum().item<float>(), 0.0f);
   // The style image itself has zero style loss.
-  EXPECT_NEAR(style_loss(*net, style, targets, cfg).item<float>(), 0.0f,
-              1e-6);
+  EXPECT_NEAR(style_loss(*net, style, targets, cfg).item<float>(), 0.0f, 1e-6);
 }
 
 TEST(StyleLoss, RandomNetIsSeeded) {
@@ -139,15 +138,16 @@ void write_floats(const std::string& path, const std::vector<torch::Tensor>& ts,
     auto c = t.contiguous();
     bytes.append(static_cast<const char*>(c.data_ptr()), c.nbytes());
   }
-  bytes = bytes.substr(skip_bytes, max_bytes < 0 ? std::string::npos
-                                                 : static_cast<size_t>(max_bytes));
+  bytes =
+      bytes.substr(skip_bytes, max_bytes < 0 ? std::string::npos
+                                             : static_cast<size_t>(max_bytes));
   std::ofstream(path, std::ios::binary) << bytes;
 }
 
 // model.json with block1_conv1 (one group, split over two shards) and
 // block1_conv2 (its own group), as tensorflowjs_converter writes them.
-FakeVgg write_fake_vgg(const TempDir& dir, std::vector<int64_t> k1_shape = {
-                                               3, 3, 3, 64}) {
+FakeVgg write_fake_vgg(const TempDir& dir,
+                       std::vector<int64_t> k1_shape = {3, 3, 3, 64}) {
   FakeVgg v;
   v.k1 = torch::randn({3, 3, 3, 64});
   v.b1 = torch::randn({64});
@@ -155,21 +155,22 @@ FakeVgg write_fake_vgg(const TempDir& dir, std::vector<int64_t> k1_shape = {
   v.b2 = torch::randn({64});
   nlohmann::json m;
   m["modelTopology"] = {{"class_name", "Model"}};
-  m["weightsManifest"] = {
-      {{"paths", {"group1-shard1of2", "group1-shard2of2"}},
-       {"weights",
-        {{{"name", "block1_conv1/kernel"},
-          {"shape", k1_shape},
-          {"dtype", "float32"}},
-         {{"name", "block1_conv1/bias"}, {"shape", {64}}, {"dtype", "float32"}}}}},
-      {{"paths", {"group2-shard1of1"}},
-       {"weights",
-        {{{"name", "block1_conv2/kernel"},
-          {"shape", {3, 3, 64, 64}},
-          {"dtype", "float32"}},
-         {{"name", "block1_conv2/bias"},
-          {"shape", {64}},
-          {"dtype", "float32"}}}}}};
+  m["weightsManifest"] = {{{"paths", {"group1-shard1of2", "group1-shard2of2"}},
+                           {"weights",
+                            {{{"name", "block1_conv1/kernel"},
+                              {"shape", k1_shape},
+                              {"dtype", "float32"}},
+                             {{"name", "block1_conv1/bias"},
+                              {"shape", {64}},
+                              {"dtype", "float32"}}}}},
+                          {{"paths", {"group2-shard1of1"}},
+                           {"weights",
+                            {{{"name", "block1_conv2/kernel"},
+                              {"shape", {3, 3, 64, 64}},
+                              {"dtype", "float32"}},
+                             {{"name", "block1_conv2/bias"},
+                              {"shape", {64}},
+                              {"dtype", "float32"}}}}}};
   std::ofstream(dir.file("model.json")) << m.dump();
   // Split group 1 at an odd byte: shards are raw concatenated bytes.
   write_floats(dir.file("group1-shard1of2"), {v.k1, v.b1}, 0, 1001);
@@ -188,9 +189,10 @@ torch::Tensor reference_relu1_1(const FakeVgg& v, const torch::Tensor& rgb) {
     for (int w = 0; w < 3; ++w)
       for (int i = 0; i < 3; ++i)
         for (int c = 0; c < 64; ++c) o[c][i][h][w] = k[h][w][i][c];
-  auto bgr = torch::stack({rgb.select(1, 2) - 103.939, rgb.select(1, 1) - 116.779,
-                           rgb.select(1, 0) - 123.68},
-                          1);
+  auto bgr =
+      torch::stack({rgb.select(1, 2) - 103.939, rgb.select(1, 1) - 116.779,
+                    rgb.select(1, 0) - 123.68},
+                   1);
   return torch::relu(torch::conv2d(bgr, oihw, v.b1, 1, 1));
 }
 
@@ -254,8 +256,7 @@ TEST(Vgg19Tfjs, ShortShard_n) {
     load_vgg19_tfjs(dir.file("model.json"), {"relu1_1"});
     FAIL() << "a truncated shard must throw";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("group1-shard2of2"),
-              std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("group1-shard2of2"), std::string::npos)
         << e.what();
   }
 }
@@ -270,9 +271,8 @@ TEST(Vgg19Tfjs, BadInputs_n) {
 }
 
 TEST(Vgg19Tfjs, RealWeightsFromSharedData) {
-  const fs::path model =
-      fs::path(NEURALART_SOURCE_DIR) / ".." / "shared" / "data" /
-      "vgg19-tfjs" / "model.json";
+  const fs::path model = fs::path(NEURALART_SOURCE_DIR) / ".." / "shared" /
+                         "data" / "vgg19-tfjs" / "model.json";
   if (!fs::exists(model))
     GTEST_SKIP() << "no " << model.string() << " (real VGG-19 weights absent)";
   auto net = load_vgg19_tfjs(model.string(), {"relu1_1", "relu3_4"});

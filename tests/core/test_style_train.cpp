@@ -23,7 +23,8 @@ torch::Tensor smooth_image(int64_t h, int64_t w) {
 }
 
 torch::Tensor striped_image(int64_t h, int64_t w) {
-  auto stripes = (torch::arange(w) / 2 % 2).to(torch::kFloat32) * 255;
+  auto stripes =
+      (torch::arange(w).div(2, "floor") % 2).to(torch::kFloat32) * 255;
   auto img = stripes.view({1, 1, 1, w}).expand({1, 3, h, w}).clone();
   img.select(1, 1).mul_(0.3);
   return img;
@@ -55,7 +56,7 @@ std::vector<torch::Tensor> tiny_content() {
 
 TEST(Gatys, FewStepsReduceTheLoss) {
   auto net = make_random_loss_net(1);
-  for (const std::string optimizer : {"adam", "lbfgs"}) {
+  for (const std::string optimizer : {"lbfgs", "adam"}) {
     GatysOptions o;
     o.optimizer = optimizer;
     o.lr = optimizer == "adam" ? 5.0 : 1.0;
@@ -98,7 +99,8 @@ TEST(Gatys, PreserveColorKeepsContentChroma) {
   cb.image_every = 2;
   cb.on_image = [&](int64_t, const torch::Tensor&) { ++images; };
   auto content = smooth_image(32, 32);
-  auto out = gatys_stylize(*net, content, {striped_image(32, 32)}, {1.0}, o, cb);
+  auto out =
+      gatys_stylize(*net, content, {striped_image(32, 32)}, {1.0}, o, cb);
   EXPECT_EQ(images, 1);  // step 2; the last step is the result
   auto chroma_out = rgb_to_yiq(out).slice(1, 1);
   auto chroma_in = rgb_to_yiq(content).slice(1, 1);
@@ -149,7 +151,8 @@ TEST(StyleTrainer, CheckpointResumeKeepsCounters) {
   auto o = tiny_options();
   torch::Tensor saved_weight;
   {
-    StyleTrainer t(o, tiny_content(), {striped_image(32, 32), smooth_image(40, 32)},
+    StyleTrainer t(o, tiny_content(),
+                   {striped_image(32, 32), smooth_image(40, 32)},
                    {"stripes", "smooth"}, dir.path.string());
     int previews = 0;
     StyleTrainCallbacks cb;
@@ -166,13 +169,14 @@ TEST(StyleTrainer, CheckpointResumeKeepsCounters) {
     EXPECT_LT(plot.min().item<uint8_t>(), 255);  // something was drawn
   }
   o.steps = 5;
-  StyleTrainer t(o, tiny_content(), {striped_image(32, 32), smooth_image(40, 32)},
+  StyleTrainer t(o, tiny_content(),
+                 {striped_image(32, 32), smooth_image(40, 32)},
                  {"stripes", "smooth"}, dir.path.string());
   ASSERT_TRUE(t.has_checkpoint());
   t.resume();
   EXPECT_EQ(t.current_step(), 3);
-  EXPECT_TRUE(torch::equal(
-      t.model()->named_parameters()["conv1.conv.weight"], saved_weight));
+  EXPECT_TRUE(torch::equal(t.model()->named_parameters()["conv1.conv.weight"],
+                           saved_weight));
   EXPECT_EQ(t.train({}), 5);
   // One CSV row per step, none repeated across the resume.
   std::ifstream csv(t.csv_path());
@@ -254,9 +258,9 @@ TEST(StyleTrainer, BadInputs_n) {
   auto o = tiny_options();
   // Content smaller than the crop.
   std::vector<torch::Tensor> small{torch::zeros({3, 20, 20}, torch::kUInt8)};
-  EXPECT_THROW(StyleTrainer(o, small, {striped_image(32, 32)}, {"s"},
-                            dir.path.string()),
-               InvalidArgument);
+  EXPECT_THROW(
+      StyleTrainer(o, small, {striped_image(32, 32)}, {"s"}, dir.path.string()),
+      InvalidArgument);
   EXPECT_THROW(StyleTrainer(o, tiny_content(), {}, {}, dir.path.string()),
                InvalidArgument);
   o.batch = 0;

@@ -57,8 +57,7 @@ Image flicker(const Image& in, std::mt19937& rng) {
     for (int x = 0; x < in.view.width; ++x) {
       auto* p = out.px(x, y);
       for (int c : {l.r, l.g, l.b})
-        p[c] = static_cast<uint8_t>(
-            std::clamp(p[c] + noise(rng), 0.0, 255.0));
+        p[c] = static_cast<uint8_t>(std::clamp(p[c] + noise(rng), 0.0, 255.0));
     }
   return out;
 }
@@ -133,8 +132,7 @@ TEST(Temporal, SizeChangeAndTinyFramesAreSafe) {
 TEST(Temporal, WarpingErrorNeedsMatchingFrames_n) {
   auto a = pattern(40, 30, 0, PixelFormat::RGB);
   auto b = pattern(41, 30, 0, PixelFormat::RGB);
-  EXPECT_THROW(warping_error(a.view, b.view, a.view, a.view),
-               InvalidArgument);
+  EXPECT_THROW(warping_error(a.view, b.view, a.view, a.view), InvalidArgument);
   auto tiny = pattern(8, 8, 0, PixelFormat::RGB);
   EXPECT_THROW(warping_error(tiny.view, tiny.view, tiny.view, tiny.view),
                InvalidArgument);

@@ -24,7 +24,7 @@ namespace {
 struct Models {
   TempDir dir;
   std::string invert, identity, two_styles, wrong_kind, corrupt, missing,
-      fails_at_40;
+      fails_at_40, medium;
 };
 
 void save_script(const std::string& path, const std::string& body) {
@@ -33,11 +33,12 @@ void save_script(const std::string& path, const std::string& body) {
   m.save(path);
 }
 
-std::string save_two_styles(const std::string& path) {
+std::string save_two_styles(const std::string& path, int64_t width = 4,
+                            int64_t res_blocks = 1) {
   torch::manual_seed(11);
   neuralart::StyleNetOptions o;
-  o.width = 4;
-  o.res_blocks = 1;
+  o.width = width;
+  o.res_blocks = res_blocks;
   o.num_styles = 2;
   neuralart::StyleNet net(o);
   torch::NoGradGuard no_grad;
@@ -46,8 +47,7 @@ std::string save_two_styles(const std::string& path) {
   // Spread the untrained output over [0, 255] so that styles differ.
   net->named_parameters()["conv_out.conv.weight"].uniform_(-30.0, 30.0);
   net->named_parameters()["conv_out.conv.bias"].fill_(128.0);
-  neuralart::save_bundle(path, neuralart::style_meta(o, {"ink", "fire"}),
-                         *net);
+  neuralart::save_bundle(path, neuralart::style_meta(o, {"ink", "fire"}), *net);
   return path;
 }
 
@@ -59,6 +59,8 @@ const Models& models() {
     m->identity = m->dir.file("identity.pt");
     save_script(m->identity, "    return x.clone()\n");
     m->two_styles = save_two_styles(m->dir.file("two.bundle"));
+    // ~1.2 MB of weights: a leak per start would show in the RSS.
+    m->medium = save_two_styles(m->dir.file("medium.bundle"), 16, 3);
     neuralart::DCGANOptions g;
     g.resolution = 32;
     neuralart::DCGANGenerator gen(g);
@@ -120,8 +122,8 @@ GstBuffer* random_buffer(GstVideoInfo info, uint32_t seed) {
   gst_buffer_unmap(buf, &map);
   gst_buffer_add_video_meta_full(
       buf, GST_VIDEO_FRAME_FLAG_NONE, GST_VIDEO_INFO_FORMAT(&info),
-      GST_VIDEO_INFO_WIDTH(&info), GST_VIDEO_INFO_HEIGHT(&info), 1,
-      info.offset, info.stride);
+      GST_VIDEO_INFO_WIDTH(&info), GST_VIDEO_INFO_HEIGHT(&info), 1, info.offset,
+      info.stride);
   return buf;
 }
 
@@ -148,8 +150,9 @@ neuralart::FrameView view_of(std::vector<uint8_t>& bytes,
 enum class Expect { Inverted, Same };
 
 // Checks every byte: colour per `expect`, alpha/padding unchanged.
-void check_frame(const std::vector<uint8_t>& in, const std::vector<uint8_t>& out,
-                 const GstVideoInfo& info, Expect expect) {
+void check_frame(const std::vector<uint8_t>& in,
+                 const std::vector<uint8_t>& out, const GstVideoInfo& info,
+                 Expect expect) {
   ASSERT_EQ(in.size(), out.size());
   const auto fmt = neuralart::pixel_format_from_string(
       gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(&info)));
@@ -301,11 +304,37 @@ TEST(StyleTransfer, ModelSwapWhilePlaying) {
   push(Expect::Same);
 }
 
+TEST(StyleTransfer, SwapToAModelWithFewerStyles) {
+  GstElement* e = make_element(models().two_styles);
+  g_object_set(e, "style", "1", nullptr);
+  Harness t(e);
+  t.set_caps("RGB", 16, 12);
+  gst_buffer_unref(gst_harness_push_and_pull(t.h, random_buffer(t.info, 1)));
+  g_object_set(t.h->element, "model", models().identity.c_str(), nullptr);
+  GstMessage* msg =
+      t.pop(static_cast<GstMessageType>(GST_MESSAGE_INFO | GST_MESSAGE_WARNING),
+            60 * GST_SECOND);
+  ASSERT_NE(msg, nullptr);
+  EXPECT_EQ(GST_MESSAGE_TYPE(msg), GST_MESSAGE_INFO);
+  gst_message_unref(msg);
+  // Style 1 does not exist any more: a warning, then style 0; no error.
+  GstBuffer* in = random_buffer(t.info, 2);
+  const auto before = bytes_of(in);
+  GstBuffer* out = gst_harness_push_and_pull(t.h, in);
+  ASSERT_NE(out, nullptr);
+  check_frame(before, bytes_of(out), t.info, Expect::Same);
+  gst_buffer_unref(out);
+  msg = t.pop(GST_MESSAGE_WARNING, 0);
+  ASSERT_NE(msg, nullptr);
+  gst_message_unref(msg);
+  EXPECT_EQ(t.pop(GST_MESSAGE_ERROR, 0), nullptr);
+}
+
 TEST(StyleTransfer, BadModelSwapKeepsTheOldOne_n) {
   Harness t(make_element(models().invert));
   t.set_caps("RGB", 16, 12);
-  for (const auto* bad : {&models().corrupt, &models().missing,
-                          &models().wrong_kind}) {
+  for (const auto* bad :
+       {&models().corrupt, &models().missing, &models().wrong_kind}) {
     g_object_set(t.h->element, "model", bad->c_str(), nullptr);
     GstMessage* msg = t.pop(
         static_cast<GstMessageType>(GST_MESSAGE_INFO | GST_MESSAGE_WARNING),
@@ -352,8 +381,8 @@ TEST(StyleTransfer, MissingModel_n) {
   std::string debug;
   GError* err = start_error(make_element(models().missing), &debug);
   ASSERT_NE(err, nullptr);
-  EXPECT_TRUE(g_error_matches(err, GST_RESOURCE_ERROR,
-                              GST_RESOURCE_ERROR_NOT_FOUND));
+  EXPECT_TRUE(
+      g_error_matches(err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND));
   EXPECT_NE(std::string(err->message).find(models().missing),
             std::string::npos);
   g_error_free(err);
@@ -415,8 +444,8 @@ TEST(StyleTransfer, NoDefaultModel_n) {
   GError* err = start_error(make_element(""), &debug);
   g_unsetenv("NEURALART_MODEL_DIR");
   ASSERT_NE(err, nullptr);
-  EXPECT_TRUE(g_error_matches(err, GST_RESOURCE_ERROR,
-                              GST_RESOURCE_ERROR_NOT_FOUND));
+  EXPECT_TRUE(
+      g_error_matches(err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND));
   EXPECT_NE(debug.find(empty.path.string()), std::string::npos) << debug;
   g_error_free(err);
 }
@@ -437,8 +466,7 @@ TEST(StyleTransfer, InferenceFailureIsAStreamError_n) {
 TEST(StyleTransfer, LatencyIncludesTheFrameTime) {
   Harness t(make_element(models().two_styles));
   t.set_caps("RGB", 32, 32);
-  gst_buffer_unref(
-      gst_harness_push_and_pull(t.h, random_buffer(t.info, 1)));
+  gst_buffer_unref(gst_harness_push_and_pull(t.h, random_buffer(t.info, 1)));
   GstQuery* q = gst_query_new_latency();
   ASSERT_TRUE(gst_pad_peer_query(t.h->sinkpad, q));
   gboolean live;
@@ -467,7 +495,8 @@ TEST(StyleTransfer, TemporalSmoothingRuns) {
 }
 
 TEST(StyleTransfer, StateCycling) {
-  GstElement* e = make_element(models().two_styles);
+  GstElement* e = make_element(models().medium);
+  g_object_set(e, "threads", 1, nullptr);
   GstBus* bus = gst_bus_new();
   gst_element_set_bus(e, bus);
   auto rss_kb = []() {
@@ -485,7 +514,7 @@ TEST(StyleTransfer, StateCycling) {
               GST_STATE_CHANGE_SUCCESS);
     if (i == 9) after_warmup = rss_kb();
   }
-  // A leak of one model per cycle would be ~90 copies of the weights.
+  // A leak of the model per cycle would be 90 x 1.2 MB of weights.
   EXPECT_LT(rss_kb() - after_warmup, 32 * 1024);
   EXPECT_EQ(gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR), nullptr);
   gst_object_unref(e);

@@ -139,6 +139,16 @@ ImageSet load_dataset(const std::string& spec, int64_t resolution,
                       int64_t channels) {
   if (spec == "builtin" || spec == "builtin:glyphs")
     return make_glyph_dataset(10000, resolution, channels, 2024);
+  if (spec.rfind("builtin:", 0) == 0) {
+    const auto count = spec.substr(8);
+    if (count.empty() || count.size() > 7 ||
+        count.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoll(count) < 1)
+      throw InvalidArgument("--data '" + spec +
+                            "': expected builtin or builtin:N with N in "
+                            "[1, 9999999]");
+    return make_glyph_dataset(std::stoll(count), resolution, channels, 2024);
+  }
   if (spec.rfind("mnist:", 0) == 0)
     return read_mnist(spec.substr(6), resolution, channels);
   if (fs::path(spec).extension() == ".safetensors") {

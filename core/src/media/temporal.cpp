@@ -180,8 +180,8 @@ double warping_error(const FrameView& prev_input, const FrameView& input,
   if (!flow_possible(input))
     throw InvalidArgument("warping_error needs frames of at least 16x16");
   auto dis = cv::DISOpticalFlow::create(cv::DISOpticalFlow::PRESET_MEDIUM);
-  const auto flow = flow_between(*dis, to_gray(to_rgb(prev_input)),
-                                 to_gray(to_rgb(input)));
+  const auto flow =
+      flow_between(*dis, to_gray(to_rgb(prev_input)), to_gray(to_rgb(input)));
   cv::Mat warped, current;
   warp(to_rgb(prev_output), flow.map).convertTo(warped, CV_32FC3, 1.0 / 255);
   to_rgb(output).convertTo(current, CV_32FC3, 1.0 / 255);

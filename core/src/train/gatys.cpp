@@ -75,6 +75,8 @@ torch::Tensor gatys_stylize(LossNet& net, const torch::Tensor& content_in,
   image.requires_grad_(true);
 
   GatysStats stats;
+  const double objective_scale =
+      options.optimizer == "lbfgs" ? static_cast<double>(image.numel()) : 1.0;
   auto closure = [&]() -> torch::Tensor {
     if (image.grad().defined()) image.grad().zero_();
     auto c = content_loss(net.features(image, options.loss.content_layers),
@@ -87,12 +89,14 @@ torch::Tensor gatys_stylize(LossNet& net, const torch::Tensor& content_in,
     auto tv = total_variation_loss(image / 255.0);
     auto total = options.content_weight * c + options.style_weight * s +
                  options.tv_weight * tv;
-    total.backward();
+    // L-BFGS sees the loss summed over pixels rather than averaged: with
+    // per-pixel gradients near 1e-5 its steps would vanish in float32.
+    (total * objective_scale).backward();
     stats.content = c.item<double>();
     stats.style = s.item<double>();
     stats.tv = tv.item<double>();
     stats.total = total.item<double>();
-    return total;
+    return total * objective_scale;
   };
 
   auto result_image = [&]() {

@@ -20,8 +20,8 @@ ImageSet load_image_folder(const std::string& dir, int64_t resolution,
 ImageSet make_glyph_dataset(int64_t count, int64_t resolution, int64_t channels,
                             uint64_t seed);
 
-// SPEC: "builtin" (glyphs), "mnist:PATH", a packed .safetensors image set,
-// or a folder of images.
+// SPEC: "builtin" (10,000 glyphs) or "builtin:N", "mnist:PATH", a packed
+// .safetensors image set, or a folder of images.
 ImageSet load_dataset(const std::string& spec, int64_t resolution,
                       int64_t channels);
 

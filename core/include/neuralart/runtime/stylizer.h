@@ -39,9 +39,9 @@ struct StyleModelInfo {
 
 // Per-frame settings; cheap to change between frames.
 struct StyleParams {
-  int64_t style = 0;          // style index, used when `mix` is empty
-  std::vector<double> mix;    // one weight per style (normalised to sum 1)
-  double strength = 1.0;      // 0 = input unchanged, 1 = fully stylised
+  int64_t style = 0;             // style index, used when `mix` is empty
+  std::vector<double> mix;       // one weight per style (normalised to sum 1)
+  double strength = 1.0;         // 0 = input unchanged, 1 = fully stylised
   double inference_scale = 1.0;  // (0, 1]: run the network this much smaller
 };
 

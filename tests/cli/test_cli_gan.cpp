@@ -1,0 +1,172 @@
+// End-to-end tests of `neuralart-train gan`, `sample` and `contact-sheet`.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <torch/torch.h>
+
+#include <array>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "../core/temp_dir.h"
+#include "neuralart/bundle.h"
+#include "neuralart/models/load.h"
+
+using namespace neuralart;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int code;
+  std::string out;
+};
+
+Result run(const std::string& args) {
+  const std::string cmd =
+      std::string(NEURALART_TRAIN_EXE) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  while (size_t n = fread(buf.data(), 1, buf.size(), p))
+    out.append(buf.data(), n);
+  int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+const std::string kModel =
+    " --resolution 32 --base-width 8 --latent-dim 16 --batch 8 --threads 1"
+    " --sample-every 2 --checkpoint-every 2 --log-every 1";
+const std::string kTiny = " --data builtin:200" + kModel;
+
+int count_rows(const std::string& csv) {
+  std::ifstream in(csv);
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) ++n;
+  return n - 1;
+}
+
+}  // namespace
+
+TEST(CliGan, TrainsOnBuiltinDataAndWritesTheRunFolder) {
+  TempDir dir;
+  const auto run_dir = dir.file("run");
+  auto r = run("gan --out " + run_dir + " --steps 4" + kTiny);
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const char* f :
+       {"generator.bundle", "checkpoint.ckpt", "losses.csv", "loss_plot.png",
+        "samples/latest.png", "samples/step_0000004.png"})
+    EXPECT_TRUE(fs::exists(fs::path(run_dir) / f)) << f << "\n" << r.out;
+  EXPECT_EQ(count_rows(run_dir + "/losses.csv"), 4);
+  auto meta = read_bundle_meta(run_dir + "/generator.bundle");
+  EXPECT_EQ(meta.provenance["steps"], 4);
+  EXPECT_NE(meta.provenance["command"].get<std::string>().find("--steps 4"),
+            std::string::npos);
+  EXPECT_NE(meta.provenance["dataset"].get<std::string>().find("glyphs"),
+            std::string::npos);
+  // Resume continues the step count and the loss curve.
+  r = run("gan --resume " + run_dir + " --steps 6 --threads 1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("resuming"), std::string::npos);
+  EXPECT_EQ(count_rows(run_dir + "/losses.csv"), 6);
+  EXPECT_EQ(read_bundle_meta(run_dir + "/generator.bundle").provenance["steps"],
+            6);
+}
+
+TEST(CliGan, SampleGridAndWalk) {
+  TempDir dir;
+  const auto run_dir = dir.file("run");
+  ASSERT_EQ(run("gan --out " + run_dir + " --steps 1" + kTiny).code, 0);
+  const auto model = run_dir + "/generator.bundle";
+  auto r = run("sample " + model + " --grid 3x2 --out " + dir.file("g.png"));
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(fs::exists(dir.file("g.png")));
+  r = run("sample " + model + " --grid 5x1 --interpolate 1 --out " +
+          dir.file("walk.png") + " --frames-dir " + dir.file("frames"));
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(fs::exists(dir.file("frames/frame_0004.png")));
+  r = run("contact-sheet " + dir.file("g.png") + " " + dir.file("walk.png") +
+          " --out " + dir.file("sheet.png"));
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(fs::exists(dir.file("sheet.png")));
+}
+
+TEST(CliGan, CtrlCSavesAndResumes) {
+  TempDir dir;
+  const auto run_dir = dir.file("run");
+  const std::string cmd = std::string(NEURALART_TRAIN_EXE) + " gan --out " +
+                          run_dir + " --steps 100000" + kTiny + " > " +
+                          dir.file("log") + " 2>&1";
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), nullptr);
+    _exit(127);
+  }
+  // Wait until training is under way, then interrupt.
+  for (int i = 0; i < 600 && !fs::exists(run_dir + "/checkpoint.ckpt"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  const int rows = count_rows(run_dir + "/losses.csv");
+  const auto steps = read_bundle_meta(run_dir + "/generator.bundle")
+                         .provenance["steps"]
+                         .get<int>();
+  EXPECT_EQ(rows, steps);  // every step logged, nothing lost or repeated
+  auto r = run("gan --resume " + run_dir + " --steps " +
+               std::to_string(steps + 2) + " --threads 1");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(count_rows(run_dir + "/losses.csv"), steps + 2);
+}
+
+TEST(CliGan, BadOptions_n) {
+  TempDir dir;
+  const auto out = " --out " + dir.file("r");
+  for (const std::string bad :
+       {"--resolution 48", "--resolution 512", "--channels 2", "--batch 1",
+        "--steps 0", "--lr-g 5", "--loss lsgan", "--augment blur",
+        "--schedule step", "--d-steps 0", "--g-norm group", "--threads -1",
+        "--ema 1.5", "--label-smoothing 0.9"}) {
+    auto r = run("gan" + out + " " + bad);
+    EXPECT_EQ(r.code, 2) << bad << "\n" << r.out;
+    const auto name = bad.substr(2, bad.find(' ') - 2);
+    EXPECT_NE(r.out.find(name), std::string::npos) << bad << "\n" << r.out;
+  }
+  EXPECT_EQ(run("gan").code, 2);  // neither --out nor --resume
+  EXPECT_EQ(run("sample").code, 2);
+  EXPECT_EQ(run("sample x.bundle --grid 0x3").code, 2);
+}
+
+TEST(CliGan, DataErrors_n) {
+  TempDir dir;
+  auto r = run("gan --out " + dir.file("r") + kModel +
+               " --data /nonexistent/images");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("/nonexistent/images"), std::string::npos) << r.out;
+  fs::create_directories(dir.file("empty"));
+  r = run("gan --out " + dir.file("r") + " --data " + dir.file("empty") +
+          kModel);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("no readable images"), std::string::npos) << r.out;
+  // One unreadable file among good ones: skipped, named, counted.
+  fs::create_directories(dir.file("mixed"));
+  std::ofstream(dir.file("mixed/broken.png")) << "not a png";
+  ASSERT_EQ(run("sample --help").code, 0);
+  ASSERT_EQ(run("gan --out " + dir.file("seed") + " --steps 1" + kTiny).code,
+            0);
+  fs::copy_file(dir.file("seed/samples/latest.png"), dir.file("mixed/a.png"));
+  fs::copy_file(dir.file("seed/loss_plot.png"), dir.file("mixed/b.png"));
+  r = run("gan --out " + dir.file("r2") + " --steps 1 --data " +
+          dir.file("mixed") + " --resolution 32 --base-width 8 --batch 4");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("broken.png"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("skipped 1 unreadable"), std::string::npos) << r.out;
+  r = run("sample /nonexistent.bundle");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("/nonexistent.bundle"), std::string::npos);
+}
