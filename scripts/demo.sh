@@ -34,7 +34,6 @@ gst-launch-1.0 -q -e \
   videotestsrc pattern=ball motion=sweep flip=true num-buffers=150 \
     background-color=0xff203050 foreground-color=0xffffd040 \
   ! video/x-raw,width=640,height=360,framerate=30/1 \
-  ! textoverlay text="neuralart" valignment=bottom halignment=right font-desc="Sans Bold 28" \
   ! videoconvert ! x264enc speed-preset=veryfast ! mux. \
   audiotestsrc wave=ticks num-buffers=216 ! audioconvert ! avenc_aac ! mux. \
   mp4mux name=mux ! filesink location="$OUT/sample.mp4.part"
