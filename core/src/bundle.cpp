@@ -159,8 +159,10 @@ bool looks_like_bundle(const std::string& path) {
   in.read(head, sizeof head);
   if (in.gcount() < 10) return false;
   // TorchScript files are zip archives ("PK\3\4"); bundles start with a
-  // little-endian length followed by '{'.
-  return head[0] != 'P' && head[8] == '{';
+  // little-endian length (whose first byte may well be 'P') then '{'.
+  const bool zip =
+      head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4;
+  return !zip && head[8] == '{';
 }
 
 }  // namespace neuralart

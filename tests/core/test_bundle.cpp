@@ -153,3 +153,16 @@ TEST(Bundle, FailedLoadLeavesModelUntouched_n) {
   EXPECT_THROW(load_weights(bundle, *target), BundleError);
   EXPECT_TRUE(torch::equal(before, target->named_parameters()["fc.weight"]));
 }
+
+TEST(Bundle, LooksLikeBundleWhenTheLengthStartsWithP) {
+  // Regression: a header of 0x1550 bytes starts with 'P' like a zip file.
+  TempDir dir;
+  const auto path = dir.file("p.bundle");
+  const char bytes[] = {'P', 0x15, 0, 0, 0, 0, 0, 0, '{', '"'};
+  std::ofstream(path, std::ios::binary).write(bytes, sizeof bytes);
+  EXPECT_TRUE(looks_like_bundle(path));
+  const auto zip = dir.file("z.pt");
+  const char zip_bytes[] = {'P', 'K', 3, 4, 0, 0, 0, 0, '{', '"'};
+  std::ofstream(zip, std::ios::binary).write(zip_bytes, sizeof zip_bytes);
+  EXPECT_FALSE(looks_like_bundle(zip));
+}
