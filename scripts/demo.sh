@@ -49,7 +49,7 @@ rm -f "$OUT"/frames/*.png
 for video in gan-walk sample restyled; do
   [ -f "$OUT/$video.mp4" ] || continue
   gst-launch-1.0 -q filesrc location="$OUT/$video.mp4" ! decodebin ! videoconvert \
-    ! videoscale ! video/x-raw,height=288 ! videorate ! video/x-raw,framerate=1/2 \
+    ! videoscale ! video/x-raw,height=288,pixel-aspect-ratio=1/1 ! videorate ! video/x-raw,framerate=1/2 \
     ! pngenc ! multifilesink location="$OUT/frames/${video}_%02d.png"
 done
 mapfile -t frames < <(ls "$OUT"/frames/*_0[1-3].png 2>/dev/null)
