@@ -64,13 +64,38 @@ int main(int argc, char** argv) {
         << "cannot link gansrc ! styletransfer ! videoconvert ! appsink\n";
     return 1;
   }
+  GstBus* bus = gst_element_get_bus(pipeline);
+  int status = 0;
+  auto report_error = [&](GstMessage* msg) {
+    GError* err = nullptr;
+    gchar* debug = nullptr;
+    gst_message_parse_error(msg, &err, &debug);
+    std::cerr << "error: " << err->message << "\n"
+              << (debug ? debug : "") << "\n";
+    g_error_free(err);
+    g_free(debug);
+    gst_message_unref(msg);
+    status = 1;
+  };
+  int written = 0;
   if (gst_element_set_state(pipeline, GST_STATE_PLAYING) ==
       GST_STATE_CHANGE_FAILURE) {
-    std::cerr << "pipeline failed to start (see the error below)\n";
+    // The element posted why (e.g. a missing model) before failing.
+    if (GstMessage* msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR))
+      report_error(msg);
+    status = 1;
   }
-
-  int written = 0;
-  while (GstSample* sample = gst_app_sink_pull_sample(GST_APP_SINK(sink))) {
+  // Pull frames until EOS; poll the bus so an error never leaves us waiting.
+  while (status == 0) {
+    GstSample* sample =
+        gst_app_sink_try_pull_sample(GST_APP_SINK(sink), GST_SECOND / 10);
+    if (!sample) {
+      if (GstMessage* msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR))
+        report_error(msg);
+      else if (gst_app_sink_is_eos(GST_APP_SINK(sink)))
+        break;
+      continue;
+    }
     GstVideoInfo info;
     GstVideoFrame frame;
     if (gst_video_info_from_caps(&info, gst_sample_get_caps(sample)) &&
@@ -88,21 +113,6 @@ int main(int argc, char** argv) {
       neuralart::save_image_rgb(out_dir + "/" + name, pixels);
     }
     gst_sample_unref(sample);
-  }
-
-  // EOS or error: report errors from the bus.
-  GstBus* bus = gst_element_get_bus(pipeline);
-  int status = 0;
-  if (GstMessage* msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR)) {
-    GError* err = nullptr;
-    gchar* debug = nullptr;
-    gst_message_parse_error(msg, &err, &debug);
-    std::cerr << "error: " << err->message << "\n"
-              << (debug ? debug : "") << "\n";
-    g_error_free(err);
-    g_free(debug);
-    gst_message_unref(msg);
-    status = 1;
   }
   gst_object_unref(bus);
   gst_element_set_state(pipeline, GST_STATE_NULL);
