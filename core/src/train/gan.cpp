@@ -13,6 +13,7 @@
 #include "neuralart/models/load.h"
 #include "neuralart/runtime/runtime_options.h"
 #include "neuralart/tensor_file.h"
+#include "neuralart/train/adam_state.h"
 
 namespace neuralart {
 namespace fs = std::filesystem;
@@ -54,41 +55,6 @@ void get_module(const TensorFile& f, const std::string& prefix,
   };
   for (auto& p : m.named_parameters()) fetch(p.key(), p.value());
   for (auto& b : m.named_buffers()) fetch(b.key(), b.value());
-}
-
-void put_adam(TensorFile& f, const std::string& prefix,
-              torch::optim::Adam& opt) {
-  auto& state = opt.state();
-  const auto& params = opt.param_groups().at(0).params();
-  for (size_t i = 0; i < params.size(); ++i) {
-    auto it = state.find(c10::guts::to_string(params[i].unsafeGetTensorImpl()));
-    if (it == state.end()) continue;
-    auto& s = static_cast<torch::optim::AdamParamState&>(*it->second);
-    const auto key = prefix + std::to_string(i);
-    f.tensors[key + ".exp_avg"] = s.exp_avg();
-    f.tensors[key + ".exp_avg_sq"] = s.exp_avg_sq();
-    f.tensors[key + ".step"] = torch::tensor({s.step()}, torch::kInt64);
-  }
-}
-
-void get_adam(const TensorFile& f, const std::string& prefix,
-              torch::optim::Adam& opt) {
-  auto& state = opt.state();
-  const auto& params = opt.param_groups().at(0).params();
-  for (size_t i = 0; i < params.size(); ++i) {
-    const auto key = prefix + std::to_string(i);
-    auto avg = f.tensors.find(key + ".exp_avg");
-    auto sq = f.tensors.find(key + ".exp_avg_sq");
-    auto st = f.tensors.find(key + ".step");
-    if (avg == f.tensors.end() || sq == f.tensors.end() ||
-        st == f.tensors.end())
-      continue;
-    auto s = std::make_unique<torch::optim::AdamParamState>();
-    s->step(st->second.item<int64_t>());
-    s->exp_avg(avg->second.clone());
-    s->exp_avg_sq(sq->second.clone());
-    state[c10::guts::to_string(params[i].unsafeGetTensorImpl())] = std::move(s);
-  }
 }
 
 double schedule_factor(const std::string& schedule, int64_t step,
@@ -489,8 +455,8 @@ void GanTrainer::save_checkpoint() const {
   put_module(f, "g.", *g_);
   put_module(f, "d.", *d_);
   put_module(f, "ema.", *ema_);
-  put_adam(f, "opt_g.", *opt_g_);
-  put_adam(f, "opt_d.", *opt_d_);
+  put_adam_state(f, "opt_g.", *opt_g_);
+  put_adam_state(f, "opt_d.", *opt_d_);
   f.tensors["fixed_z"] = fixed_z_;
   f.tensors["rng"] = at::detail::getDefaultCPUGenerator().get_state();
   nlohmann::json meta = {
@@ -507,8 +473,8 @@ void GanTrainer::load_checkpoint(const std::string& path) {
   get_module(f, "g.", *g_, path);
   get_module(f, "d.", *d_, path);
   get_module(f, "ema.", *ema_, path);
-  get_adam(f, "opt_g.", *opt_g_);
-  get_adam(f, "opt_d.", *opt_d_);
+  get_adam_state(f, "opt_g.", *opt_g_);
+  get_adam_state(f, "opt_d.", *opt_d_);
   fixed_z_ = f.tensors.at("fixed_z");
   step_ = meta.at("step");
   skipped_d_ = meta.at("skipped_d");

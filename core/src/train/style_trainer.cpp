@@ -15,6 +15,7 @@
 #include "neuralart/error.h"
 #include "neuralart/models/load.h"
 #include "neuralart/tensor_file.h"
+#include "neuralart/train/adam_state.h"
 #include "neuralart/train/style_train.h"
 
 namespace neuralart {
@@ -359,18 +360,7 @@ void StyleTrainer::save_checkpoint() const {
   TensorFile f;
   for (const auto& p : net_->named_parameters())
     f.tensors["net." + p.key()] = p.value().detach();
-  const auto& params = opt_->param_groups().at(0).params();
-  const auto& state = opt_->state();
-  for (size_t i = 0; i < params.size(); ++i) {
-    auto it = state.find(c10::guts::to_string(params[i].unsafeGetTensorImpl()));
-    if (it == state.end()) continue;
-    const auto& s =
-        static_cast<const torch::optim::AdamParamState&>(*it->second);
-    const auto key = "adam." + std::to_string(i);
-    f.tensors[key + ".exp_avg"] = s.exp_avg();
-    f.tensors[key + ".exp_avg_sq"] = s.exp_avg_sq();
-    f.tensors[key + ".step"] = torch::tensor({s.step()}, torch::kInt64);
-  }
+  put_adam_state(f, "adam.", *opt_);
   f.tensors["rng"] = at::detail::getDefaultCPUGenerator().get_state();
   nlohmann::json meta = {{"options", options_.to_json()},
                          {"step", step_},
@@ -421,22 +411,7 @@ void StyleTrainer::resume() {
                   "'");
     p.value().copy_(t->second);
   }
-  auto& state = opt_->state();
-  const auto& params = opt_->param_groups().at(0).params();
-  for (size_t i = 0; i < params.size(); ++i) {
-    const auto key = "adam." + std::to_string(i);
-    auto avg = f.tensors.find(key + ".exp_avg");
-    auto sq = f.tensors.find(key + ".exp_avg_sq");
-    auto st = f.tensors.find(key + ".step");
-    if (avg == f.tensors.end() || sq == f.tensors.end() ||
-        st == f.tensors.end())
-      continue;
-    auto s = std::make_unique<torch::optim::AdamParamState>();
-    s->step(st->second.item<int64_t>());
-    s->exp_avg(avg->second.clone());
-    s->exp_avg_sq(sq->second.clone());
-    state[c10::guts::to_string(params[i].unsafeGetTensorImpl())] = std::move(s);
-  }
+  get_adam_state(f, "adam.", *opt_);
   step_ = meta.at("step");
   seconds_ = meta.value("seconds", 0.0);
   auto gen = at::detail::getDefaultCPUGenerator();
