@@ -50,6 +50,7 @@ int run_stylize(const std::vector<std::string>& args);
 int run_style(const std::vector<std::string>& args);
 int run_gan(const std::vector<std::string>& args);
 int run_sample(const std::vector<std::string>& args);
+int run_eval_gan(const std::vector<std::string>& args);
 int run_contact_sheet(const std::vector<std::string>& args);
 
 }  // namespace neuralart::cli

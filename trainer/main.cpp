@@ -16,6 +16,8 @@ const std::vector<Subcommand>& subcommands() {
       {"gan", "train a GAN on a folder of images", neuralart::cli::run_gan},
       {"sample", "sample grids and latent walks from a generator",
        neuralart::cli::run_sample},
+      {"eval-gan", "mode coverage of a digit generator (MNIST classifier)",
+       neuralart::cli::run_eval_gan},
       {"contact-sheet", "tile images into one PNG",
        neuralart::cli::run_contact_sheet},
       {"stylize", "restyle one image by optimisation (Gatys)",

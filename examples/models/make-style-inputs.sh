@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
 # Makes the inputs of the shipped style models on any machine with the
 # project built: style images and a content folder, all generated here
-# (GStreamer's videotestsrc and textoverlay, and the shipped GAN), so the
-# models can be retrained without downloading anything.
+# (GStreamer's videotestsrc) or taken from a Debian package
+# (gnome-backgrounds), so the models can be retrained on any Debian machine.
 # usage: make-style-inputs.sh OUT_DIR   (expects build/ from scripts/demo.sh)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="${1:?usage: make-style-inputs.sh OUT_DIR}"
-train="${NEURALART_BUILD_DIR:-$root/build}/trainer/neuralart-train"
 mkdir -p "$out/style" "$out/content"
 png() {  # png FILE WIDTH HEIGHT videotestsrc-args...
   local file="$1" w="$2" h="$3"
@@ -16,11 +15,20 @@ png() {  # png FILE WIDTH HEIGHT videotestsrc-args...
     ! "video/x-raw,width=$w,height=$h" ! videoconvert ! pngenc \
     ! filesink location="$file"
 }
-# Styles: the shipped GAN's letters, a zone plate, spokes.
-"$train" sample "$root/examples/models/default-gan.bundle" --grid 8x8 --seed 3 \
-  --out "$out/style/letters.png" >/dev/null
-png "$out/style/rings.png" 256 256 pattern=zone-plate kx2=20 ky2=20 kt=1
-png "$out/style/spokes.png" 256 256 pattern=spokes
+# Styles and photo-like content: GNOME's wallpapers (Debian package
+# gnome-backgrounds, CC-BY-SA 3.0; see examples/models/README.md).
+bg=/usr/share/backgrounds/gnome
+if [ ! -r "$bg/grid-l.webp" ]; then
+  echo "make-style-inputs.sh: $bg/grid-l.webp is missing; install the wallpapers with:" >&2
+  echo "  sudo apt-get install gnome-backgrounds" >&2
+  exit 1
+fi
+cp "$bg/grid-l.webp" "$out/style/gold.webp"
+cp "$bg/truchet-l.webp" "$out/style/truchet.webp"
+cp "$bg/licorice-d.webp" "$out/style/licorice.webp"
+for f in adwaita-d adwaita-l pixels-d pixels-l symbolic-d symbolic-l wood-d wood-l; do
+  cp "$bg/$f.webp" "$out/content/gnome-$f.webp"
+done
 # Content: test scenes with shapes, gradients and colour fields.
 i=0
 for pattern in smpte ball gamut circular pinwheel colors bar smpte75 smpte100 checkers-8; do

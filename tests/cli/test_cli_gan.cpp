@@ -170,3 +170,41 @@ TEST(CliGan, DataErrors_n) {
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("/nonexistent.bundle"), std::string::npos);
 }
+
+TEST(CliEvalGan, ErrorsNameTheProblem_n) {
+  TempDir dir;
+  ASSERT_EQ(run("gan --out " + dir.file("g") + " --steps 1" + kTiny).code, 0);
+  const auto model = dir.file("g/generator.bundle");
+  auto r = run("eval-gan " + model + " --data " + dir.file("x"));
+  EXPECT_EQ(r.code, 2) << r.out;  // not mnist:PATH
+  EXPECT_NE(r.out.find("mnist:PATH"), std::string::npos) << r.out;
+  r = run("eval-gan " + model + " --data mnist:/nonexistent/mnist");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("/nonexistent/mnist"), std::string::npos) << r.out;
+  EXPECT_EQ(run("eval-gan " + model + " --data mnist:x --samples 5").code, 2);
+}
+
+TEST(CliEvalGan, ReportsCoverageOnSharedMnist) {
+  const std::string mnist = NEURALART_SOURCE_DIR "/../shared/data/mnist";
+  if (!fs::exists(mnist + "/t10k-labels-idx1-ubyte.gz"))
+    GTEST_SKIP() << "needs ../shared/data/mnist (MNIST with labels)";
+  TempDir dir;
+  ASSERT_EQ(run("gan --out " + dir.file("g") + " --steps 1" + kTiny).code, 0);
+  auto r = run("eval-gan " + dir.file("g/generator.bundle") + " --data mnist:" +
+               mnist + " --samples 200 --classifier-epochs 1 --threads 1" +
+               " --json --cache-dir " + dir.file("cache"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto json = r.out.substr(r.out.find('{'));
+  EXPECT_NE(json.find("\"classes_covered\""), std::string::npos) << r.out;
+  EXPECT_NE(json.find("\"kl_to_uniform\""), std::string::npos) << r.out;
+  // The real digits, labelled by the classifier, cover every class.
+  EXPECT_NE(r.out.find("classifier_holdout_accuracy"), std::string::npos);
+  EXPECT_FALSE(fs::is_empty(dir.file("cache")));
+  // Second run: the cached classifier is used.
+  r = run("eval-gan " + dir.file("g/generator.bundle") +
+          " --data mnist:" + mnist +
+          " --samples 200 --classifier-epochs 1 --threads 1 --cache-dir " +
+          dir.file("cache"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("classifier from"), std::string::npos) << r.out;
+}

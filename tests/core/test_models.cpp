@@ -170,6 +170,36 @@ TEST(StyleNet, StyleMixSelectsAndBlends) {
   EXPECT_TRUE(torch::allclose(net->forward(x), a));
 }
 
+TEST(StyleNet, SigmoidOutputStartsMidGreyInRange) {
+  // An untrained network must not start black (the linear output does):
+  // training then only has to move from grey toward the content.
+  StyleNetOptions o;
+  o.width = 8;
+  o.res_blocks = 1;
+  StyleNet net(o);
+  torch::NoGradGuard no_grad;
+  auto y = net->forward(torch::rand({2, 3, 32, 32}) * 255);
+  EXPECT_GE(y.min().item<float>(), 0.0f);
+  EXPECT_LE(y.max().item<float>(), 255.0f);
+  EXPECT_NEAR(y.mean().item<float>(), 127.5f, 40.0f);
+  o.output = "linear";
+  StyleNet linear(o);
+  EXPECT_LT(linear->forward(torch::rand({2, 3, 32, 32}) * 255)
+                .abs()
+                .mean()
+                .item<float>(),
+            40.0f);
+}
+
+TEST(StyleNet, OutputFieldDefaultsToLinearForOlderBundles) {
+  auto j = StyleNetOptions{}.to_json();
+  EXPECT_EQ(j.at("output"), "sigmoid");
+  j.erase("output");
+  EXPECT_EQ(StyleNetOptions::from_json(j).output, "linear");
+  j["output"] = "tanh";
+  EXPECT_THROW(StyleNetOptions::from_json(j), InvalidArgument);
+}
+
 TEST(StyleNet, BadStyleIndex_n) {
   StyleNetOptions o;
   o.width = 8;

@@ -26,6 +26,21 @@ TEST(StyleLoss, GramOfKnownTensor) {
   EXPECT_TRUE(torch::allclose(g, expected));
 }
 
+TEST(StyleLoss, CentredGramIsCovariance) {
+  // F = [[1, 3], [2, 6]]: means 2 and 4, centred [[-1, 1], [-2, 2]].
+  auto f = torch::tensor({1.0f, 3.0f, 2.0f, 6.0f}).view({1, 2, 1, 2});
+  auto g = gram_matrix(f, /*centred=*/true);
+  auto expected = torch::tensor({0.5f, 1.0f, 1.0f, 2.0f}).view({1, 2, 2});
+  EXPECT_TRUE(torch::allclose(g, expected));
+  // A constant offset changes the plain Gram but not the centred one.
+  EXPECT_TRUE(torch::allclose(gram_matrix(f + 5, true), g));
+  EXPECT_FALSE(torch::allclose(gram_matrix(f + 5), gram_matrix(f)));
+}
+
+TEST(StyleLoss, OnlyTheRandomNetCentresItsGram) {
+  EXPECT_TRUE(make_random_loss_net(1)->centred_gram());
+}
+
 TEST(StyleLoss, GramIsPerBatchItem) {
   auto f = torch::randn({3, 4, 5, 6});
   auto g = gram_matrix(f);

@@ -54,6 +54,7 @@ std::string save_style_bundle(const TempDir& dir, const std::string& name,
   o.width = 4;
   o.res_blocks = 1;
   o.num_styles = styles;
+  o.output = "linear";  // the byte values below are the output
   StyleNet net(o);
   {
     torch::NoGradGuard no_grad;

@@ -17,11 +17,6 @@ std::vector<uint8_t> read_all(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
-void write_all(const std::string& path, const std::vector<uint8_t>& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-}
-
 TensorFile sample() {
   TensorFile f;
   f.metadata["hello"] = "world";

@@ -40,6 +40,7 @@ std::string save_two_styles(const std::string& path, int64_t width = 4,
   o.width = width;
   o.res_blocks = res_blocks;
   o.num_styles = 2;
+  o.output = "linear";  // the byte values below are the output
   neuralart::StyleNet net(o);
   torch::NoGradGuard no_grad;
   for (auto& p : net->named_parameters())

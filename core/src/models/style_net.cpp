@@ -20,14 +20,15 @@ void StyleNetOptions::validate() const {
   if (value_range != "byte" && value_range != "unit")
     throw InvalidArgument("style network value_range '" + value_range +
                           "' must be byte or unit");
+  if (output != "sigmoid" && output != "linear")
+    throw InvalidArgument("style network output '" + output +
+                          "' must be sigmoid or linear");
 }
 
 nlohmann::json StyleNetOptions::to_json() const {
-  return {{"name", "transformer_net"},
-          {"width", width},
-          {"res_blocks", res_blocks},
-          {"num_styles", num_styles},
-          {"value_range", value_range}};
+  return {{"name", "transformer_net"},  {"width", width},
+          {"res_blocks", res_blocks},   {"num_styles", num_styles},
+          {"value_range", value_range}, {"output", output}};
 }
 
 StyleNetOptions StyleNetOptions::from_json(const nlohmann::json& j) {
@@ -39,6 +40,7 @@ StyleNetOptions StyleNetOptions::from_json(const nlohmann::json& j) {
     o.res_blocks = j.at("res_blocks").get<int64_t>();
     o.num_styles = j.at("num_styles").get<int64_t>();
     o.value_range = j.value("value_range", o.value_range);
+    o.output = j.value("output", std::string("linear"));
   } catch (const nlohmann::json::exception& e) {
     throw InvalidArgument(std::string("transformer_net architecture: ") +
                           e.what());
@@ -139,7 +141,10 @@ torch::Tensor StyleNetImpl::forward(const torch::Tensor& x,
   y = torch::relu(in4->forward(up1->forward(y), mix));
   y = torch::upsample_nearest2d(y, {y1.size(2), y1.size(3)});
   y = torch::relu(in5->forward(up2->forward(y), mix));
-  return conv_out->forward(y);
+  y = conv_out->forward(y);
+  if (options_.output == "linear") return y;
+  const double top = options_.value_range == "byte" ? 255.0 : 1.0;
+  return torch::sigmoid(y) * top;
 }
 
 }  // namespace neuralart

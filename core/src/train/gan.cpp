@@ -282,6 +282,7 @@ void GanTrainer::update_ema() {
 }
 
 GanStats GanTrainer::step() {
+  const auto started = std::chrono::steady_clock::now();
   set_learning_rates();
   GanStats s;
   const auto n = options_.batch, nz = options_.model.latent_dim;
@@ -369,6 +370,9 @@ GanStats GanTrainer::step() {
   d_->train();
   update_ema();
   ++step_;
+  seconds_ +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+          .count();
 
   s.step = step_;
   s.g_loss = g_loss.item<double>();
@@ -459,10 +463,13 @@ void GanTrainer::save_checkpoint() const {
   put_adam_state(f, "opt_d.", *opt_d_);
   f.tensors["fixed_z"] = fixed_z_;
   f.tensors["rng"] = at::detail::getDefaultCPUGenerator().get_state();
-  nlohmann::json meta = {
-      {"options", options_.to_json()},     {"step", step_},
-      {"skipped_d", skipped_d_},           {"last_d_loss", last_d_loss_},
-      {"real_diversity", real_diversity_}, {"provenance", provenance}};
+  nlohmann::json meta = {{"options", options_.to_json()},
+                         {"step", step_},
+                         {"skipped_d", skipped_d_},
+                         {"last_d_loss", last_d_loss_},
+                         {"real_diversity", real_diversity_},
+                         {"provenance", provenance},
+                         {"seconds", seconds_}};
   f.metadata[kCheckpointKey] = meta.dump();
   write_tensor_file(checkpoint_path(), f);
 }
@@ -480,6 +487,7 @@ void GanTrainer::load_checkpoint(const std::string& path) {
   skipped_d_ = meta.at("skipped_d");
   last_d_loss_ = meta.at("last_d_loss");
   real_diversity_ = meta.at("real_diversity");
+  seconds_ = meta.value("seconds", 0.0);
   provenance = meta.value("provenance", nlohmann::json::object());
   auto generator = at::detail::getDefaultCPUGenerator();
   generator.set_state(f.tensors.at("rng"));
@@ -543,6 +551,7 @@ void GanTrainer::export_generator(const std::string& path,
   for (auto it = extra.begin(); it != extra.end(); ++it)
     meta.provenance[it.key()] = it.value();
   meta.provenance["steps"] = step_;
+  meta.provenance["training_seconds"] = std::round(seconds_);
   meta.provenance["dataset"] = data_.description;
   meta.provenance["training"] = options_.to_json();
   meta.provenance["weights"] = options_.ema_decay > 0 ? "ema" : "generator";

@@ -143,6 +143,7 @@ class Vgg19Net : public ConvStackNet {
 class RandomNet : public ConvStackNet {
  public:
   using ConvStackNet::ConvStackNet;
+  bool centred_gram() const override { return true; }
 
  protected:
   torch::Tensor normalize(const torch::Tensor& rgb255) const override {
@@ -318,8 +319,12 @@ std::unique_ptr<LossNet> make_random_loss_net(uint64_t seed) {
     // He initialisation keeps activations at a similar scale through depth.
     auto w = at::normal(0.0, 1.0, {s.out, s.in, 3, 3}, gen) *
              std::sqrt(2.0 / (s.in * 9));
-    // Zero-mean filters respond to structure, not to brightness.
-    w = w - w.mean({1, 2, 3}, /*keepdim=*/true);
+    // Deeper filters are zero-mean, so they respond to structure rather
+    // than to the overall level of their (non-negative) inputs. The first
+    // layer keeps its mean: zero-mean RGB filters cannot see brightness, and
+    // a content loss built on them accepts a black image with the right
+    // edges (docs/notes/style-training-black-output.md).
+    if (weights.size() > 0) w = w - w.mean({1, 2, 3}, /*keepdim=*/true);
     weights.push_back(w);
     biases.push_back(torch::zeros({s.out}));
   }
@@ -384,11 +389,12 @@ void check_layers(const LossNet& net, const std::vector<std::string>& layers,
     }
 }
 
-torch::Tensor gram_matrix(const torch::Tensor& features) {
+torch::Tensor gram_matrix(const torch::Tensor& features, bool centred) {
   TORCH_CHECK(features.dim() == 4, "gram_matrix expects [N, C, H, W]");
   const auto n = features.size(0), c = features.size(1);
   const auto hw = features.size(2) * features.size(3);
   auto f = features.reshape({n, c, hw});
+  if (centred) f = f - f.mean(2, /*keepdim=*/true);
   return torch::bmm(f, f.transpose(1, 2)) / static_cast<double>(c * hw);
 }
 
@@ -429,7 +435,7 @@ StyleTargets style_targets(LossNet& net, const torch::Tensor& style_rgb255,
   StyleTargets t;
   for (const auto& level : image_pyramid(style_rgb255, config.pyramid_levels))
     for (const auto& f : net.features(level, config.style_layers))
-      t.grams.push_back(gram_matrix(f));
+      t.grams.push_back(gram_matrix(f, net.centred_gram()));
   return t;
 }
 
@@ -444,7 +450,7 @@ torch::Tensor style_loss(LossNet& net, const torch::Tensor& rgb255,
   size_t k = 0;
   for (const auto& level : levels)
     for (const auto& f : net.features(level, config.style_layers)) {
-      auto g = gram_matrix(f);
+      auto g = gram_matrix(f, net.centred_gram());
       auto l = normalized_mse(g, targets.grams[k++].expand_as(g));
       total = total.defined() ? total + l : l;
     }

@@ -282,7 +282,7 @@ StyleTrainStats StyleTrainer::step() {
       sf = loss_net_->features(levels[lv], cfg.style_layers);
     }
     for (const auto& f : sf) {
-      auto g = gram_matrix(f);
+      auto g = gram_matrix(f, loss_net_->centred_gram());
       s_loss = s_loss + normalized_mse(g, targets.grams[k++].expand_as(g));
     }
   }

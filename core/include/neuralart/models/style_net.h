@@ -17,6 +17,12 @@ struct StyleNetOptions {
   int64_t num_styles = 1;
   // "byte": input/output RGB in [0, 255] as pytorch/examples.
   std::string value_range = "byte";
+  // Output layer: "sigmoid" maps to the value range as Dumoulin et al. 2017
+  // (an untrained net gives mid-grey, and training moves it from there);
+  // "linear" is pytorch/examples' raw conv output, which starts near 0
+  // (black) and needs tens of thousands of steps to reach the image's
+  // brightness. Bundles without the field are "linear" (written before it).
+  std::string output = "sigmoid";
 
   nlohmann::json to_json() const;  // {"name": "transformer_net", ...}
   static StyleNetOptions from_json(const nlohmann::json& j);

@@ -125,6 +125,7 @@ class GanTrainer {
   std::unique_ptr<torch::optim::Adam> opt_g_, opt_d_;
   torch::Tensor fixed_z_;
   int64_t step_ = 0;
+  double seconds_ = 0;  // time spent in step(), across resumes
   int64_t skipped_d_ = 0;
   double last_d_loss_ = 1e9;
   double real_diversity_ = -1;

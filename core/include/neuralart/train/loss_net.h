@@ -27,6 +27,12 @@ class LossNet {
   // A spec that rebuilds the same network ("random:1", "vgg19:PATH").
   virtual std::string spec() const = 0;
   virtual void to(torch::Device device) = 0;
+  // Whether style statistics subtract each channel's spatial mean before
+  // the Gram product. The random network needs it: its uncentred Gram is
+  // dominated by the channel means, and matching it leaves the image
+  // nearly unchanged (style loss ~0.001 at style weight 100 on amber.jpg
+  // with mosaic.jpg; docs/style.md shows both).
+  virtual bool centred_gram() const { return false; }
 };
 
 // VGG-19 read from TensorFlow.js layers weights (model.json + shards).
@@ -54,7 +60,8 @@ void check_layers(const LossNet& net, const std::vector<std::string>& layers,
                   const std::string& what);
 
 // Gram matrix of features [N, C, H, W]: F F^T / (C H W), shape [N, C, C].
-torch::Tensor gram_matrix(const torch::Tensor& features);
+// `centred`: F minus its per-channel spatial mean (a covariance).
+torch::Tensor gram_matrix(const torch::Tensor& features, bool centred = false);
 
 // Mean of squared neighbour differences along H and W (0 for a constant
 // image). Scale-dependent: pass images in the range the weight assumes.

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Flicker of restyled video, smoothing off and on (docs/benchmarks.md,
+# docs/styletransfer.md): for each clip, decodes FRAMES frames, restyles
+# them with styletransfer at temporal-smoothing 0 and SMOOTH, measures the
+# mean warping error (Lai et al. 2018) of input and outputs with
+# neuralart-bench-flicker, and times each setting (decode + restyle, no
+# encode) in frames per second.
+set -euo pipefail
+usage() {
+  cat <<'USAGE'
+usage: bench/flicker.sh [--model M] [--frames N] [--smooth S] [--threads T] [CLIP...]
+
+  --model M     style model (default: the shipped default-style.bundle)
+  --frames N    frames per clip (default 90)
+  --smooth S    temporal-smoothing value for the "on" run (default 0.6)
+  --threads T   styletransfer threads (default: all cores)
+  CLIP...       videos (default: ../shared/data/video/*.webm)
+Prints one markdown table row per clip.
+USAGE
+}
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="${NEURALART_BUILD_DIR:-$root/build}"
+model="" frames=90 smooth=0.6 threads=0
+clips=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --model) model="$2"; shift 2 ;;
+    --frames) frames="$2"; shift 2 ;;
+    --smooth) smooth="$2"; shift 2 ;;
+    --threads) threads="$2"; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    -*) echo "flicker.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
+    *) clips+=("$1"); shift ;;
+  esac
+done
+if [ ${#clips[@]} -eq 0 ]; then
+  shopt -s nullglob
+  clips=("$root"/../shared/data/video/*.webm)
+  [ ${#clips[@]} -gt 0 ] || { echo "flicker.sh: no clips given and none in ../shared/data/video" >&2; exit 1; }
+fi
+tool="$build/bench/neuralart-bench-flicker"
+[ -x "$tool" ] || { echo "flicker.sh: $tool not built (cmake -DNEURALART_BUILD_BENCH=ON)" >&2; exit 1; }
+export GST_PLUGIN_PATH="$build/plugins${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
+model_prop=()
+[ -n "$model" ] && model_prop=("model=$model")
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+decode() {  # decode CLIP -> gst-launch elements up to RGB frames
+  echo filesrc location="$1" ! decodebin ! videoconvert ! video/x-raw,format=RGB
+}
+
+echo "| clip | frames | input | smoothing off | smoothing $smooth | fps off | fps on |"
+echo "|---|---|---|---|---|---|---|"
+for clip in "${clips[@]}"; do
+  name="$(basename "$clip")"
+  rm -rf "${work:?}"/*
+  mkdir -p "$work/in" "$work/off" "$work/on"
+  # shellcheck disable=SC2046
+  gst-launch-1.0 -q $(decode "$clip") ! identity eos-after="$frames" \
+    ! pngenc ! multifilesink location="$work/in/%05d.png" >/dev/null
+  fps=()
+  for setting in off on; do
+    s=0
+    [ "$setting" = on ] && s="$smooth"
+    props=("${model_prop[@]}" "threads=$threads" "temporal-smoothing=$s")
+    # Timed run: decode + restyle (+ smoothing) into fakesink.
+    t0=$(date +%s.%N)
+    # shellcheck disable=SC2046
+    gst-launch-1.0 -q $(decode "$clip") ! identity eos-after="$frames" \
+      ! styletransfer "${props[@]}" ! fakesink sync=false >/dev/null
+    t1=$(date +%s.%N)
+    fps+=("$(echo "$frames / ($t1 - $t0)" | bc -l)")
+    # shellcheck disable=SC2046
+    gst-launch-1.0 -q $(decode "$clip") ! identity eos-after="$frames" \
+      ! styletransfer "${props[@]}" ! pngenc \
+      ! multifilesink location="$work/$setting/%05d.png" >/dev/null
+  done
+  mapfile -t errs < <("$tool" "$work/in" "$work/off" "$work/on" |
+    sed -n 's/.*"warping_error": \([^}]*\)}.*/\1/p')
+  printf '| %s | %s | %.5f | %.5f | %.5f | %.1f | %.1f |\n' "$name" \
+    "$(find "$work/in" -name '*.png' | wc -l)" "${errs[0]}" "${errs[1]}" "${errs[2]}" \
+    "${fps[0]}" "${fps[1]}"
+done

@@ -1,0 +1,87 @@
+// neuralart-bench-style-eval: scores restyled images with one fixed
+// evaluation network, so that results made with different loss networks
+// (VGG-19, the built-in random one) and methods (Gatys, feed-forward) are
+// compared on one scale (docs/style.md).
+//
+//   neuralart-bench-style-eval --loss-net vgg19:PATH/model.json
+//       --content C.jpg --style S.jpg --size 256 IMAGE...
+//
+// Prints one JSON line per IMAGE: its content loss against C (relu2_2) and
+// style loss against S (relu1_1, relu2_1, relu3_1; one pyramid level), both
+// normalised MSEs as in training. IMAGE is resized to C's size.
+#include <torch/torch.h>
+
+#include <exception>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "neuralart/media/image_io.h"
+#include "neuralart/train/loss_net.h"
+
+int main(int argc, char** argv) {
+  std::string net_spec = "random", content, style;
+  int size = 256;
+  std::vector<std::string> images;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::runtime_error(a + " needs a value");
+      return argv[++i];
+    };
+    try {
+      if (a == "--loss-net")
+        net_spec = next();
+      else if (a == "--content")
+        content = next();
+      else if (a == "--style")
+        style = next();
+      else if (a == "--size")
+        size = std::stoi(next());
+      else if (a == "--help") {
+        std::cout << "usage: neuralart-bench-style-eval [--loss-net SPEC] "
+                     "--content C --style S [--size 256] IMAGE...\n";
+        return 0;
+      } else
+        images.push_back(a);
+    } catch (const std::exception& e) {
+      std::cerr << "neuralart-bench-style-eval: " << e.what() << "\n";
+      return 2;
+    }
+  }
+  if (content.empty() || style.empty() || images.empty()) {
+    std::cerr << "neuralart-bench-style-eval: --content, --style and at least "
+                 "one IMAGE are required (--help)\n";
+    return 2;
+  }
+  try {
+    torch::NoGradGuard no_grad;
+    neuralart::StyleLossConfig cfg;
+    cfg.content_layers = {"relu2_2"};
+    cfg.style_layers = {"relu1_1", "relu2_1", "relu3_1"};
+    cfg.pyramid_levels = 1;
+    std::vector<std::string> layers = cfg.style_layers;
+    layers.push_back("relu2_2");
+    auto net = neuralart::make_loss_net(net_spec, layers);
+    auto c = neuralart::load_image_tensor(content, size);
+    auto s = neuralart::load_image_tensor(style, size);
+    const auto targets = neuralart::style_targets(*net, s, cfg);
+    const auto c_feat = net->features(c, cfg.content_layers);
+    for (const auto& path : images) {
+      auto x = neuralart::load_image_tensor(path, 0);
+      x = torch::upsample_bilinear2d(x, {c.size(2), c.size(3)}, false);
+      const double cl =
+          neuralart::content_loss(net->features(x, cfg.content_layers), c_feat)
+              .item<double>();
+      const double sl =
+          neuralart::style_loss(*net, x, targets, cfg).item<double>();
+      std::cout << "{\"image\": \"" << path << "\", \"eval_net\": \""
+                << net->spec() << "\", \"content_loss\": " << cl
+                << ", \"style_loss\": " << sl << "}" << std::endl;
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "neuralart-bench-style-eval: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,183 @@
+// neuralart-train eval-gan: mode coverage of a digit generator. A small
+// classifier is trained once on the MNIST data (and cached), then labels
+// generated samples; the report gives the classes covered, the KL of the
+// class histogram to uniform and the mean classifier confidence.
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <iomanip>
+#include <iostream>
+
+#include "cli.h"
+#include "neuralart/data/image_set.h"
+#include "neuralart/error.h"
+#include "neuralart/eval/digit_eval.h"
+#include "neuralart/runtime/generator.h"
+#include "neuralart/runtime/runtime_options.h"
+
+namespace neuralart::cli {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string default_cache_dir() {
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x)
+    return (fs::path(x) / "neuralart").string();
+  if (const char* h = std::getenv("HOME"); h && *h)
+    return (fs::path(h) / ".cache" / "neuralart").string();
+  return (fs::temp_directory_path() / "neuralart-cache").string();
+}
+
+// Identifies the MNIST data: the classifier is retrained when it changes.
+std::string data_key(const std::string& path, const torch::Tensor& images) {
+  std::error_code ec;
+  const auto canon = fs::weakly_canonical(path, ec);
+  const auto sum = images.to(torch::kInt64).sum().item<int64_t>();
+  return (ec ? path : canon.string()) + "|" + std::to_string(images.size(0)) +
+         "|" + std::to_string(sum);
+}
+
+}  // namespace
+
+int run_eval_gan(const std::vector<std::string>& args) {
+  std::string model, data, cache_dir = default_cache_dir();
+  int64_t samples = 10000, epochs = 8;
+  uint64_t seed = 0;
+  double truncation = 1.0, min_share = 0.01;
+  int threads = 0;
+  bool as_json = false;
+  po::options_description options("eval-gan options");
+  options.add_options()("model", po::value(&model)->required(),
+                        "generator bundle (trained on digits)")(
+      "data", po::value(&data)->required(),
+      "mnist:PATH: MNIST idx files with labels, to train the classifier")(
+      "samples", po::value(&samples)->default_value(samples),
+      "generated samples to classify, [100, 1000000]")(
+      "min-share", po::value(&min_share)->default_value(min_share),
+      "a class counts as covered with at least this share of the samples, "
+      "[0, 0.1]")("truncation", po::value(&truncation)->default_value(1.0),
+                  "psi in (0, 1] for the sampled latents")(
+      "cache-dir", po::value(&cache_dir)->default_value(cache_dir),
+      "where the trained classifier is kept between runs")(
+      "classifier-epochs", po::value(&epochs)->default_value(epochs),
+      "epochs when the classifier is (re)trained, [1, 100]")(
+      "seed", po::value(&seed)->default_value(seed), "sampling seed")(
+      "threads", po::value(&threads)->default_value(threads),
+      "CPU threads (0 = all)")("json", po::bool_switch(&as_json),
+                               "print the report as JSON");
+  po::positional_options_description positional;
+  positional.add("model", 1);
+  po::variables_map vm;
+  if (!parse("eval-gan", "MODEL --data mnist:PATH [--samples 10000]", options,
+             positional, args, vm))
+    return kExitOk;
+  check_range<int64_t>("samples", samples, 100, 1000000);
+  check_range<int64_t>("classifier-epochs", epochs, 1, 100);
+  check_range("threads", threads, 0, 1024);
+  if (!(min_share >= 0 && min_share <= 0.1))
+    throw UsageError("--min-share must be in [0, 0.1]");
+  if (truncation <= 0 || truncation > 1)
+    throw UsageError("--truncation must be in (0, 1]");
+  if (data.rfind("mnist:", 0) != 0)
+    throw UsageError("--data '" + data +
+                     "' must be mnist:PATH (a folder with the MNIST idx "
+                     "images and labels files)");
+  RuntimeOptions ro;
+  ro.threads = threads;
+  apply_threads(threads);
+
+  const auto set = read_mnist(data.substr(6), 28, 1);
+  if (!set.labels.defined())
+    throw Error(data.substr(6) +
+                ": no labels file (*labels-idx1-ubyte[.gz]) next to the "
+                "images; eval-gan needs labels to train its classifier");
+  const auto key = data_key(data.substr(6), set.images) + "|epochs " +
+                   std::to_string(epochs);
+  fs::create_directories(cache_dir);
+  const auto cache =
+      (fs::path(cache_dir) /
+       ("digit-classifier-" + std::to_string(std::hash<std::string>{}(key)) +
+        ".tensors"))
+          .string();
+  TrainedClassifier clf;
+  if (load_digit_classifier(cache, key, clf)) {
+    std::cerr << "eval-gan: classifier from " << cache << "\n";
+  } else {
+    std::cerr << "eval-gan: training the digit classifier on "
+              << set.images.size(0) << " digits (" << epochs
+              << " epochs; cached in " << cache << ")\n";
+    ClassifierTraining t;
+    t.epochs = epochs;
+    t.on_epoch = [](int64_t e, double loss) {
+      std::cerr << "  epoch " << e << ": loss " << loss << "\n";
+    };
+    const auto t0 = std::chrono::steady_clock::now();
+    clf = train_digit_classifier(set.images, set.labels, t);
+    std::cerr << "  hold-out accuracy " << std::fixed << std::setprecision(4)
+              << clf.holdout_accuracy << " in "
+              << std::chrono::duration<double>(
+                     std::chrono::steady_clock::now() - t0)
+                     .count()
+              << " s\n";
+    save_digit_classifier(cache, clf, key);
+  }
+
+  Generator gen(model, ro);
+  torch::manual_seed(seed);
+  std::vector<torch::Tensor> batches;
+  for (int64_t i = 0; i < samples; i += 500) {
+    auto z =
+        torch::randn({std::min<int64_t>(500, samples - i), gen.latent_dim()});
+    batches.push_back(
+        to_classifier_input(gen.generate(truncate_latent(z, truncation))));
+  }
+  const auto generated =
+      class_coverage(clf.net, torch::cat(batches), min_share);
+  // The same statistics on the real digits: the best a generator can do.
+  const auto real = class_coverage(
+      clf.net, set.images.to(torch::kFloat32) / 255.0, min_share);
+
+  if (as_json) {
+    auto report = [](const CoverageReport& r) {
+      return nlohmann::json{{"samples", r.samples},
+                            {"counts", r.counts},
+                            {"classes_covered", r.classes_covered},
+                            {"kl_to_uniform", r.kl_to_uniform},
+                            {"mean_confidence", r.mean_confidence}};
+    };
+    std::cout << nlohmann::json{{"model", model},
+                                {"data", data},
+                                {"min_share", min_share},
+                                {"classifier_holdout_accuracy",
+                                 clf.holdout_accuracy},
+                                {"generated", report(generated)},
+                                {"real", report(real)}}
+                     .dump(2)
+              << "\n";
+    return kExitOk;
+  }
+  auto row = [](const char* what, const CoverageReport& r) {
+    std::cout << std::left << std::setw(10) << what << std::right
+              << std::setw(8) << r.samples << std::setw(9)
+              << (std::to_string(r.classes_covered) + "/10") << std::fixed
+              << std::setprecision(4) << std::setw(10) << r.kl_to_uniform
+              << std::setw(12) << r.mean_confidence << "   ";
+    for (auto c : r.counts) std::cout << c << " ";
+    std::cout << "\n";
+  };
+  std::cout << "classifier hold-out accuracy " << std::fixed
+            << std::setprecision(4) << clf.holdout_accuracy
+            << "; a class is covered with >= " << min_share * 100
+            << "% of the samples\n";
+  std::cout
+      << "          samples  covered  KL(p||U)  confidence   counts 0..9\n";
+  row("generated", generated);
+  row("real", real);
+  return kExitOk;
+}
+
+}  // namespace neuralart::cli
