@@ -6,7 +6,7 @@
 //
 // INPUT_DIR holds the decoded input frames and each OUTPUT_DIR the
 // restyled frames of one setting, as same-named PNGs in frame order. Prints
-// one JSON line per folder: {"frames": N, "warping_error": E}. INPUT_DIR
+// one JSON line per folder: {"pairs": N, "warping_error": E}. INPUT_DIR
 // itself is measured first (the input video's own value).
 #include <torch/torch.h>
 
@@ -49,6 +49,11 @@ int main(int argc, char** argv) {
       torch::Tensor prev_in, prev_out;
       for (const auto& in_path : inputs) {
         const auto out_path = fs::path(argv[d]) / fs::path(in_path).filename();
+        if (!fs::exists(out_path)) {
+          // A pipeline cut by EOS may end a frame earlier: skip the pair.
+          prev_in = torch::Tensor();
+          continue;
+        }
         auto in = neuralart::load_image_rgb(in_path).contiguous();
         auto out = neuralart::load_image_rgb(out_path.string()).contiguous();
         if (in.sizes() != out.sizes())
@@ -62,8 +67,11 @@ int main(int argc, char** argv) {
         prev_in = in;
         prev_out = out;
       }
-      std::cout << "{\"dir\": \"" << argv[d]
-                << "\", \"frames\": " << inputs.size()
+      if (pairs == 0)
+        throw std::runtime_error(std::string(argv[d]) +
+                                 ": no consecutive frame pairs in common "
+                                 "with the input");
+      std::cout << "{\"dir\": \"" << argv[d] << "\", \"pairs\": " << pairs
                 << ", \"warping_error\": " << total / pairs << "}" << std::endl;
     }
   } catch (const std::exception& e) {

@@ -79,6 +79,6 @@ for clip in "${clips[@]}"; do
   mapfile -t errs < <("$tool" "$work/in" "$work/off" "$work/on" |
     sed -n 's/.*"warping_error": \([^}]*\)}.*/\1/p')
   printf '| %s | %s | %.5f | %.5f | %.5f | %.1f | %.1f |\n' "$name" \
-    "$(find "$work/in" -name '*.png' | wc -l)" "${errs[0]}" "${errs[1]}" "${errs[2]}" \
+    "$(find "$work/off" -name "*.png" | wc -l)" "${errs[0]}" "${errs[1]}" "${errs[2]}" \
     "${fps[0]}" "${fps[1]}"
 done

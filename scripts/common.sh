@@ -8,7 +8,7 @@ JOBS="${NEURALART_JOBS:-$(nproc)}"
 
 DEBIAN_PACKAGES=(
   build-essential cmake pkg-config git clang-format
-  libtorch-dev libopenblas0-openmp nlohmann-json3-dev zlib1g-dev
+  libtorch-dev libgloo-dev libopenblas0-openmp nlohmann-json3-dev zlib1g-dev
   libopencv-dev libboost-program-options-dev googletest libgtest-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good

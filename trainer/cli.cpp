@@ -27,4 +27,9 @@ bool parse(const std::string& command, const std::string& usage,
   return true;
 }
 
+std::ostream& null_stream() {
+  static std::ostream discard(nullptr);  // no buffer: writes are dropped
+  return discard;
+}
+
 }  // namespace neuralart::cli

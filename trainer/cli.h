@@ -4,6 +4,7 @@
 #include <boost/program_options.hpp>
 
 #include <functional>
+#include <ostream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -36,6 +37,9 @@ bool parse(const std::string& command, const std::string& usage,
            const po::positional_options_description& positional,
            const std::vector<std::string>& args, po::variables_map& vm);
 
+// A stream that discards everything (for ranks other than 0).
+std::ostream& null_stream();
+
 // Throws UsageError unless lo <= value <= hi, naming the option and range.
 template <typename T>
 void check_range(const std::string& option, T value, T lo, T hi) {
@@ -52,5 +56,6 @@ int run_gan(const std::vector<std::string>& args);
 int run_sample(const std::vector<std::string>& args);
 int run_eval_gan(const std::vector<std::string>& args);
 int run_contact_sheet(const std::vector<std::string>& args);
+int run_launch(const std::vector<std::string>& args);
 
 }  // namespace neuralart::cli

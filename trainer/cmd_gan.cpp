@@ -11,6 +11,8 @@
 #include "neuralart/error.h"
 #include "neuralart/media/datasets.h"
 #include "neuralart/media/image_io.h"
+#include "neuralart/runtime/runtime_options.h"
+#include "neuralart/train/distributed.h"
 #include "neuralart/train/gan.h"
 #include "progress.h"
 
@@ -29,11 +31,19 @@ std::string command_line(const std::vector<std::string>& args) {
   return s;
 }
 
+// How to continue RUN_DIR with the same number of processes.
+std::string resume_command(int world_size, const std::string& run_dir) {
+  if (world_size == 1) return "neuralart-train gan --resume " + run_dir;
+  return "neuralart-train launch --nproc " + std::to_string(world_size) +
+         " -- gan --resume " + run_dir + " (or your launcher, same size)";
+}
+
 }  // namespace
 
 int run_gan(const std::vector<std::string>& args) {
   GanTrainOptions o;
   std::string data = "builtin", out, resume, loss = "bce", augment = "none";
+  std::string device = "cpu";
   bool spectral = false, no_mbstd = false, multiscale = false;
   int64_t resolution = 32, channels = 3;
   po::options_description data_opts("data and run folder");
@@ -72,11 +82,12 @@ int run_gan(const std::vector<std::string>& args) {
   train_opts.add_options()("loss", po::value(&loss)->default_value(loss),
                            "bce (non-saturating), hinge or wgan-gp")(
       "steps", po::value(&o.steps)->default_value(o.steps), "generator steps")(
-      "batch", po::value(&o.batch)->default_value(o.batch), "images per batch")(
-      "lr-g", po::value(&o.lr_g)->default_value(o.lr_g),
-      "generator learning rate")("lr-d",
-                                 po::value(&o.lr_d)->default_value(o.lr_d),
-                                 "discriminator learning rate")(
+      "batch", po::value(&o.batch)->default_value(o.batch),
+      "images per batch; with several processes the global batch, split "
+      "evenly between them")("lr-g", po::value(&o.lr_g)->default_value(o.lr_g),
+                             "generator learning rate")(
+      "lr-d", po::value(&o.lr_d)->default_value(o.lr_d),
+      "discriminator learning rate")(
       "beta1", po::value(&o.beta1)->default_value(o.beta1), "Adam beta1")(
       "beta2", po::value(&o.beta2)->default_value(o.beta2), "Adam beta2")(
       "schedule", po::value(&o.schedule)->default_value(o.schedule),
@@ -102,7 +113,10 @@ int run_gan(const std::vector<std::string>& args) {
       "warn when samples are less diverse than this fraction of real data")(
       "seed", po::value(&o.seed)->default_value(o.seed), "random seed")(
       "threads", po::value(&o.threads)->default_value(o.threads),
-      "CPU threads (0 = all cores)")(
+      "CPU threads per process (0 = all cores)")(
+      "device", po::value(&device)->default_value(device),
+      "cpu, cuda or cuda:N (cuda = cuda:LOCAL_RANK under a launcher); "
+      "needs a CUDA build of LibTorch")(
       "sample-every", po::value(&o.sample_every)->default_value(o.sample_every),
       "write a sample grid every N steps")(
       "checkpoint-every",
@@ -120,8 +134,10 @@ int run_gan(const std::vector<std::string>& args) {
              "convolutions; discriminator: strided convolutions -> fully "
              "connected -> real/fake) with alternating D and G steps, and "
              "exports RUN_DIR/generator.bundle for gansrc. Ctrl-C saves a "
-             "checkpoint and exits; --resume continues. See "
-             "docs/training-gan.md.",
+             "checkpoint and exits; --resume continues. Under a launcher "
+             "(neuralart-train launch, torchrun: RANK, WORLD_SIZE, "
+             "MASTER_ADDR, MASTER_PORT) trains data-parallel. See "
+             "docs/training-gan.md and docs/distributed.md.",
              all, {}, args, vm))
     return kExitOk;
   if (out.empty() == resume.empty())
@@ -147,34 +163,61 @@ int run_gan(const std::vector<std::string>& args) {
   o.model.spectral_norm = spectral;
   o.model.minibatch_std = !no_mbstd;
   o.model.multiscale = multiscale;
+  const DistEnv env = DistEnv::from_environment();
+  // Under a launcher, plain "cuda" means this process's GPU.
+  if (device == "cuda" && env.distributed())
+    device = "cuda:" + std::to_string(env.local_rank);
   try {
     o.loss = gan_loss_from_string(loss);
     o.augment = AugmentPolicy::parse(augment);
+    o.device = device;
     o.validate();
+    parse_device(device);
+    if (o.batch % env.world_size != 0)
+      throw InvalidArgument("--batch " + std::to_string(o.batch) +
+                            " is the global batch and must be a multiple of "
+                            "the " +
+                            std::to_string(env.world_size) + " processes");
   } catch (const InvalidArgument& e) {
     throw UsageError(e.what());
+  }
+  // Rank 0 alone talks to the user and writes the run folder.
+  std::ostream& log = env.is_main() ? std::cerr : null_stream();
+  std::shared_ptr<DataParallel> parallel;
+  if (env.distributed()) {
+    log << "joining " << env.world_size << " processes at " << env.master_addr
+        << ":" << env.master_port << "\n";
+    parallel = std::make_shared<DataParallel>(env);
   }
 
   const std::string run_dir = resume.empty() ? out : resume;
   json provenance = {{"command", command_line(args)}};
   if (!resume.empty()) {
     json stored;
-    const auto saved = GanTrainer::checkpoint_options(run_dir, &stored);
+    int saved_world = 1;
+    const auto saved =
+        GanTrainer::checkpoint_options(run_dir, &stored, &saved_world);
+    if (saved_world != env.world_size)
+      throw Error(run_dir + " was trained by " + std::to_string(saved_world) +
+                  " process(es) and must resume with as many (this is " +
+                  std::to_string(env.world_size) +
+                  "): " + resume_command(saved_world, run_dir));
     if (vm["data"].defaulted() && stored.contains("data_spec"))
       data = stored["data_spec"].get<std::string>();
     o.model = saved.model;  // data must match the checkpoint's model
     if (vm["steps"].defaulted()) o.steps = saved.steps;
   }
-  std::cerr << "loading data: " << data << "\n";
+  log << "loading data: " << data << "\n";
   ImageSet images = load_dataset(data, o.model.resolution, o.model.channels);
-  std::cerr << "data: " << images.description << "\n";
+  log << "data: " << images.description << "\n";
   for (const auto& skipped : images.skipped)
-    std::cerr << "warning: skipped " << skipped << "\n";
+    log << "warning: skipped " << skipped << "\n";
   const auto skipped_count = images.skipped.size();
 
   std::unique_ptr<GanTrainer> trainer;
   if (resume.empty()) {
-    trainer = std::make_unique<GanTrainer>(o, std::move(images), run_dir);
+    trainer =
+        std::make_unique<GanTrainer>(o, std::move(images), run_dir, parallel);
     provenance["data_spec"] = data;
     trainer->provenance = provenance;
   } else {
@@ -187,12 +230,14 @@ int run_gan(const std::vector<std::string>& args) {
       overrides.checkpoint_every = o.checkpoint_every;
     if (!vm["log-every"].defaulted()) overrides.log_every = o.log_every;
     if (!vm["threads"].defaulted()) overrides.threads = o.threads;
-    trainer = GanTrainer::resume(run_dir, std::move(images), &overrides);
-    std::cerr << "resuming " << run_dir << " at step "
-              << trainer->current_step() << "\n";
+    overrides.device = device;
+    trainer =
+        GanTrainer::resume(run_dir, std::move(images), &overrides, parallel);
+    log << "resuming " << run_dir << " at step " << trainer->current_step()
+        << "\n";
   }
   const auto samples_dir = fs::path(run_dir) / "samples";
-  fs::create_directories(samples_dir);
+  if (env.is_main()) fs::create_directories(samples_dir);
 
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
@@ -200,39 +245,44 @@ int run_gan(const std::vector<std::string>& args) {
                     trainer->options().log_every);
   GanCallbacks cb;
   cb.stop = &g_stop;
-  cb.on_step = [&](const GanStats& s) {
-    std::ostringstream d;
-    d << std::fixed << std::setprecision(3) << "D " << s.d_loss << "  G "
-      << s.g_loss << "  D(x) " << s.d_real << "  D(G(z)) " << s.d_fake;
-    if (s.skipped_d) d << "  skipped-D " << s.skipped_d;
-    progress.update(s.step, s.images_per_second, d.str());
-  };
-  cb.on_warning = [&](const std::string& w) {
-    progress.message("warning: " + w);
-  };
-  cb.on_samples = [&](int64_t step, const torch::Tensor& images) {
-    const auto grid = make_grid(images, 8, -1.0, 1.0);
-    char name[32];
-    std::snprintf(name, sizeof name, "step_%07lld.png", (long long)step);
-    save_image_rgb((samples_dir / name).string(), grid);
-    save_image_rgb((samples_dir / "latest.png").string(), grid);
-    const auto csv = fs::path(run_dir) / "losses.csv";
-    if (fs::exists(csv))
-      save_image_rgb((fs::path(run_dir) / "loss_plot.png").string(),
-                     plot_loss_csv(csv.string()));
-  };
+  if (env.is_main()) {  // the other ranks only train
+    cb.on_step = [&](const GanStats& s) {
+      std::ostringstream d;
+      d << std::fixed << std::setprecision(3) << "D " << s.d_loss << "  G "
+        << s.g_loss << "  D(x) " << s.d_real << "  D(G(z)) " << s.d_fake;
+      if (s.skipped_d) d << "  skipped-D " << s.skipped_d;
+      progress.update(s.step, s.images_per_second, d.str());
+    };
+    cb.on_warning = [&](const std::string& w) {
+      progress.message("warning: " + w);
+    };
+    cb.on_samples = [&](int64_t step, const torch::Tensor& images) {
+      const auto grid = make_grid(images, 8, -1.0, 1.0);
+      char name[32];
+      std::snprintf(name, sizeof name, "step_%07lld.png", (long long)step);
+      save_image_rgb((samples_dir / name).string(), grid);
+      save_image_rgb((samples_dir / "latest.png").string(), grid);
+      const auto csv = fs::path(run_dir) / "losses.csv";
+      if (fs::exists(csv))
+        save_image_rgb((fs::path(run_dir) / "loss_plot.png").string(),
+                       plot_loss_csv(csv.string()));
+    };
+  }
   const int64_t reached = trainer->train(cb);
+  // Every rank stops at the same step when any of them was interrupted.
+  const bool interrupted = g_stop.load() || reached < trainer->options().steps;
+  if (!env.is_main()) return interrupted ? 130 : kExitOk;
   progress.finish();
   const auto bundle = (fs::path(run_dir) / "generator.bundle").string();
   trainer->export_generator(bundle, json::object());
-  std::cerr << (g_stop.load() ? "interrupted" : "finished") << " at step "
+  std::cerr << (interrupted ? "interrupted" : "finished") << " at step "
             << reached << "; checkpoint " << trainer->checkpoint_path()
             << "\ngenerator: " << bundle
             << "\nsamples: " << (samples_dir / "latest.png").string() << "\n";
   if (skipped_count)
     std::cerr << "skipped " << skipped_count << " unreadable images\n";
-  if (g_stop.load()) {
-    std::cerr << "resume with: neuralart-train gan --resume " << run_dir
+  if (interrupted) {
+    std::cerr << "resume with: " << resume_command(env.world_size, run_dir)
               << "\n";
     return 130;
   }

@@ -10,6 +10,7 @@
 #include "neuralart/error.h"
 #include "neuralart/media/image_io.h"
 #include "neuralart/runtime/runtime_options.h"
+#include "neuralart/train/distributed.h"
 #include "neuralart/train/style_train.h"
 #include "progress_line.h"
 #include "style_common.h"
@@ -40,6 +41,11 @@ std::vector<torch::Tensor> load_content(const std::string& dir, int64_t size,
 }  // namespace
 
 int run_style(const std::vector<std::string>& args) {
+  // Every rank would train the same model and write the same files.
+  if (const auto env = DistEnv::from_environment(); env.distributed())
+    throw UsageError("style does not train data-parallel yet (WORLD_SIZE=" +
+                     std::to_string(env.world_size) +
+                     "); run it as one process (see docs/distributed.md)");
   po::options_description options("style options");
   // clang-format off
   options.add_options()

@@ -1,6 +1,7 @@
 // neuralart-train: trains GANs and style models; inspects model bundles.
 #include <c10/util/Exception.h>
 
+#include <cstdlib>
 #include <iostream>
 
 #include "cli.h"
@@ -25,6 +26,8 @@ const std::vector<Subcommand>& subcommands() {
       {"style", "train a feed-forward style model", neuralart::cli::run_style},
       {"inspect", "print a model bundle's metadata",
        neuralart::cli::run_inspect},
+      {"launch", "run a training command in N local processes",
+       neuralart::cli::run_launch},
   };
   return list;
 }
@@ -41,6 +44,16 @@ void print_usage(std::ostream& out) {
   out << "\noptions:\n  -h, --help    show this help\n"
          "  --version     print versions and exit\n\n"
          "exit codes: 0 success, 1 failure, 2 usage error\n";
+}
+
+// "neuralart-train gan", plus the rank when one of several processes.
+std::string who(const std::string& command) {
+  std::string name = "neuralart-train " + command;
+  const char* world = std::getenv("WORLD_SIZE");
+  const char* rank = std::getenv("RANK");
+  if (world && rank && std::string(world) != "1")
+    name += " (rank " + std::string(rank) + ")";
+  return name;
 }
 
 }  // namespace
@@ -67,18 +80,17 @@ int main(int argc, char** argv) {
     try {
       return s.run({args.begin() + 1, args.end()});
     } catch (const cli::UsageError& e) {
-      std::cerr << "neuralart-train " << command << ": " << e.what()
-                << "\nTry 'neuralart-train " << command << " --help'.\n";
+      std::cerr << who(command) << ": " << e.what() << "\nTry 'neuralart-train "
+                << command << " --help'.\n";
       return cli::kExitUsage;
     } catch (const neuralart::InvalidArgument& e) {
-      std::cerr << "neuralart-train " << command << ": " << e.what() << "\n";
+      std::cerr << who(command) << ": " << e.what() << "\n";
       return cli::kExitUsage;
     } catch (const c10::Error& e) {
-      std::cerr << "neuralart-train " << command << ": "
-                << e.what_without_backtrace() << "\n";
+      std::cerr << who(command) << ": " << e.what_without_backtrace() << "\n";
       return cli::kExitFailure;
     } catch (const std::exception& e) {
-      std::cerr << "neuralart-train " << command << ": " << e.what() << "\n";
+      std::cerr << who(command) << ": " << e.what() << "\n";
       return cli::kExitFailure;
     }
   }

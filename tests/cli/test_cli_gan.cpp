@@ -49,6 +49,34 @@ int count_rows(const std::string& csv) {
   return n - 1;
 }
 
+// Runs `neuralart-train ARGS` (output to LOG), sends it SIGINT once
+// RUN_DIR has a checkpoint, and returns its wait status.
+int interrupt_when_checkpointed(const std::string& args,
+                                const std::string& run_dir,
+                                const std::string& log) {
+  const std::string cmd =
+      std::string(NEURALART_TRAIN_EXE) + " " + args + " > " + log + " 2>&1";
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), nullptr);
+    _exit(127);
+  }
+  // Wait until training is under way, then interrupt.
+  for (int i = 0; i < 600 && !fs::exists(run_dir + "/checkpoint.ckpt"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return status;
+}
+
+int count_files_named(const fs::path& root, const std::string& name) {
+  int n = 0;
+  for (const auto& e : fs::recursive_directory_iterator(root))
+    if (e.path().filename() == name) ++n;
+  return n;
+}
+
 }  // namespace
 
 TEST(CliGan, TrainsOnBuiltinDataAndWritesTheRunFolder) {
@@ -97,20 +125,9 @@ TEST(CliGan, SampleGridAndWalk) {
 TEST(CliGan, CtrlCSavesAndResumes) {
   TempDir dir;
   const auto run_dir = dir.file("run");
-  const std::string cmd = std::string(NEURALART_TRAIN_EXE) + " gan --out " +
-                          run_dir + " --steps 100000" + kTiny + " > " +
-                          dir.file("log") + " 2>&1";
-  pid_t pid = fork();
-  if (pid == 0) {
-    execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), nullptr);
-    _exit(127);
-  }
-  // Wait until training is under way, then interrupt.
-  for (int i = 0; i < 600 && !fs::exists(run_dir + "/checkpoint.ckpt"); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  kill(pid, SIGINT);
-  int status = 0;
-  waitpid(pid, &status, 0);
+  const int status = interrupt_when_checkpointed(
+      "gan --out " + run_dir + " --steps 100000" + kTiny, run_dir,
+      dir.file("log"));
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 130);
   const int rows = count_rows(run_dir + "/losses.csv");
@@ -207,4 +224,74 @@ TEST(CliEvalGan, ReportsCoverageOnSharedMnist) {
           dir.file("cache"));
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("classifier from"), std::string::npos) << r.out;
+}
+
+TEST(CliLaunch, TwoProcessesWriteOneRunFolder) {
+  TempDir dir;
+  const auto run_dir = dir.file("run");
+  auto r =
+      run("launch --nproc 2 -- gan --out " + run_dir + " --steps 2" + kTiny);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(count_files_named(dir.path, "losses.csv"), 1) << r.out;
+  EXPECT_EQ(count_files_named(dir.path, "generator.bundle"), 1) << r.out;
+  EXPECT_EQ(count_files_named(dir.path, "checkpoint.ckpt"), 1) << r.out;
+  EXPECT_EQ(count_rows(run_dir + "/losses.csv"), 2);
+  auto meta = read_bundle_meta(run_dir + "/generator.bundle");
+  EXPECT_EQ(meta.provenance["processes"], 2);
+  EXPECT_EQ(meta.provenance["training"]["batch"], 8);  // the global batch
+  // Another number of processes cannot resume it; the same number can.
+  r = run("gan --resume " + run_dir + " --steps 3 --threads 1");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("launch --nproc 2 -- gan --resume"), std::string::npos)
+      << r.out;
+  r = run("launch --nproc 2 gan --resume " + run_dir + " --steps 3" +
+          " --threads 1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(count_rows(run_dir + "/losses.csv"), 3);
+}
+
+TEST(CliLaunch, CtrlCStopsEveryRankAtTheSameStep) {
+  TempDir dir;
+  const auto run_dir = dir.file("run");
+  const int status = interrupt_when_checkpointed(
+      "launch --nproc 2 -- gan --out " + run_dir + " --steps 100000" + kTiny,
+      run_dir, dir.file("log"));
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  const auto steps = read_bundle_meta(run_dir + "/generator.bundle")
+                         .provenance["steps"]
+                         .get<int>();
+  EXPECT_EQ(count_rows(run_dir + "/losses.csv"), steps);
+  EXPECT_EQ(count_files_named(dir.path, "losses.csv"), 1);
+}
+
+TEST(CliLaunch, FailingProcessStopsTheRun_n) {
+  TempDir dir;
+  const auto out = " --out " + dir.file("r");
+  auto r = run("launch --nproc 2 -- gan" + out + " --no-such-option");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("launch: rank "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" failed (exit code 2)"), std::string::npos) << r.out;
+  r = run("launch --nproc 2 -- gan" + out + kModel + " --data /nonexistent");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("failed (exit code 1)"), std::string::npos) << r.out;
+  EXPECT_EQ(run("launch --nproc 2").code, 2);     // no command
+  EXPECT_EQ(run("launch -- gan" + out).code, 2);  // --nproc is required
+  // A malformed launcher variable is named.
+  setenv("WORLD_SIZE", "two", 1);
+  r = run("gan" + out + kTiny);
+  unsetenv("WORLD_SIZE");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("WORLD_SIZE='two'"), std::string::npos) << r.out;
+}
+
+TEST(CliGan, DeviceWithoutCuda_n) {
+  if (torch::cuda::is_available()) GTEST_SKIP() << "CUDA is available here";
+  TempDir dir;
+  auto r = run("gan --out " + dir.file("r") + kTiny + " --device cuda");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("this build of LibTorch has no CUDA"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(run("gan --out " + dir.file("r") + " --device tpu").code, 2);
+  EXPECT_FALSE(fs::exists(dir.file("r")));
 }

@@ -316,8 +316,9 @@ TEST(GanSrc, NoDefaultModel_n) {
   auto err = run_pipeline_error("");
   g_unsetenv("NEURALART_MODEL_DIR");
   // Either the shipped default plays, or the error lists where it looked.
-  if (!err.empty())
+  if (!err.empty()) {
     EXPECT_NE(err.find(empty.path.string()), std::string::npos) << err;
+  }
 }
 
 TEST(GanSrc, StateCycling) {

@@ -1,5 +1,6 @@
 #include "neuralart/runtime/runtime_options.h"
 
+#include <ATen/detail/CUDAHooksInterface.h>
 #include <torch/torch.h>
 
 #include <thread>
@@ -50,10 +51,15 @@ torch::Device parse_device(const std::string& name) {
                               "' (expected cpu, cuda or cuda:N)");
       index = std::stoi(name.substr(5));
     }
+    if (!at::CUDAHooksRegistry()->Has("CUDAHooks"))
+      throw InvalidArgument("device '" + name +
+                            "': this build of LibTorch has no CUDA; use cpu, "
+                            "or build neuralart against a CUDA LibTorch "
+                            "(docs/building.md)");
     if (!torch::cuda::is_available())
       throw InvalidArgument("device '" + name +
-                            "' asked for, but CUDA is not available here "
-                            "(LibTorch without CUDA, or no GPU); use cpu");
+                            "': LibTorch has CUDA but sees no GPU (check "
+                            "nvidia-smi and CUDA_VISIBLE_DEVICES); use cpu");
     if (index >= static_cast<int>(torch::cuda::device_count()))
       throw InvalidArgument("device '" + name + "': only " +
                             std::to_string(torch::cuda::device_count()) +

@@ -33,8 +33,9 @@ void get_adam_state(const TensorFile& f, const std::string& prefix,
       continue;
     auto s = std::make_unique<torch::optim::AdamParamState>();
     s->step(st->second.item<int64_t>());
-    s->exp_avg(avg->second.clone());
-    s->exp_avg_sq(sq->second.clone());
+    const auto device = params[i].device();  // the state lives with it
+    s->exp_avg(avg->second.to(device).clone());
+    s->exp_avg_sq(sq->second.to(device).clone());
     state[c10::guts::to_string(params[i].unsafeGetTensorImpl())] = std::move(s);
   }
 }

@@ -39,17 +39,28 @@ std::string AugmentPolicy::to_string() const {
   return s.empty() ? "none" : s;
 }
 
-AugmentParams sample_augment(const AugmentPolicy& policy, int64_t n) {
+AugmentParams sample_augment(const AugmentPolicy& policy, int64_t n,
+                             c10::optional<at::Generator> gen) {
   AugmentParams p;
   if (policy.color) {
-    p.brightness = torch::rand({n, 1, 1, 1}) - 0.5;  // +-0.5 in [0,1] units
-    p.saturation = torch::rand({n, 1, 1, 1}) * 2.0;
-    p.contrast = torch::rand({n, 1, 1, 1}) + 0.5;
+    p.brightness = torch::rand({n, 1, 1, 1}, gen) - 0.5;  // +-0.5 in [0,1]
+    p.saturation = torch::rand({n, 1, 1, 1}, gen) * 2.0;
+    p.contrast = torch::rand({n, 1, 1, 1}, gen) + 0.5;
   }
   if (policy.translation)
-    p.shift = (torch::rand({n, 2}) * 2.0 - 1.0) * 0.25;  // 1/8 of the size
-  if (policy.cutout) p.cutout_center = torch::rand({n, 2});
+    p.shift = (torch::rand({n, 2}, gen) * 2.0 - 1.0) * 0.25;  // 1/8 of size
+  if (policy.cutout) p.cutout_center = torch::rand({n, 2}, gen);
   return p;
+}
+
+AugmentParams slice_augment(const AugmentParams& params, int64_t start,
+                            int64_t length, const torch::Device& device) {
+  auto part = [&](const torch::Tensor& t) {
+    return t.defined() ? t.narrow(0, start, length).to(device) : t;
+  };
+  return {part(params.brightness), part(params.saturation),
+          part(params.contrast), part(params.shift),
+          part(params.cutout_center)};
 }
 
 torch::Tensor apply_augment(const torch::Tensor& images,
@@ -82,9 +93,10 @@ torch::Tensor apply_augment(const torch::Tensor& images,
                   .to(torch::kLong)
                   .clamp(-pad, pad)
                   .view({n, 1, 1});
-    auto iy = torch::arange(h, torch::kLong).view({1, h, 1}) - dy + pad;
-    auto ix = torch::arange(w, torch::kLong).view({1, 1, w}) - dx + pad;
-    auto in = torch::arange(n, torch::kLong).view({n, 1, 1});
+    const auto index = opts.dtype(torch::kLong);  // on the images' device
+    auto iy = torch::arange(h, index).view({1, h, 1}) - dy + pad;
+    auto ix = torch::arange(w, index).view({1, 1, w}) - dx + pad;
+    auto in = torch::arange(n, index).view({n, 1, 1});
     x = padded
             .index({in.expand({n, h, w}), iy.expand({n, h, w}),
                     ix.expand({n, h, w})})

@@ -14,6 +14,7 @@
 #include "neuralart/runtime/runtime_options.h"
 #include "neuralart/tensor_file.h"
 #include "neuralart/train/adam_state.h"
+#include "neuralart/train/distributed.h"
 
 namespace neuralart {
 namespace fs = std::filesystem;
@@ -143,7 +144,8 @@ nlohmann::json GanTrainOptions::to_json() const {
           {"checkpoint_every", checkpoint_every},
           {"log_every", log_every},
           {"seed", seed},
-          {"threads", threads}};
+          {"threads", threads},
+          {"device", device}};
 }
 
 GanTrainOptions GanTrainOptions::from_json(const nlohmann::json& j) {
@@ -170,6 +172,7 @@ GanTrainOptions GanTrainOptions::from_json(const nlohmann::json& j) {
   o.log_every = j.at("log_every");
   o.seed = j.at("seed");
   o.threads = j.at("threads");
+  o.device = j.value("device", o.device);
   o.validate();
   return o;
 }
@@ -182,11 +185,20 @@ torch::Tensor mean_pairwise_distance(const torch::Tensor& images) {
 }
 
 GanTrainer::GanTrainer(GanTrainOptions options, ImageSet data,
-                       std::string run_dir)
+                       std::string run_dir,
+                       std::shared_ptr<DataParallel> parallel)
     : options_(std::move(options)),
       data_(std::move(data)),
-      run_dir_(std::move(run_dir)) {
+      run_dir_(std::move(run_dir)),
+      parallel_(std::move(parallel)) {
   options_.validate();
+  device_ = parse_device(options_.device);
+  if (options_.batch % world_size() != 0)
+    throw InvalidArgument("batch " + std::to_string(options_.batch) +
+                          " cannot be split evenly over " +
+                          std::to_string(world_size()) +
+                          " processes (--batch is the global batch; use a "
+                          "multiple of the number of processes)");
   const auto& m = options_.model;
   if (!data_.images.defined() || data_.images.dim() != 4 ||
       data_.images.size(0) < 1)
@@ -208,6 +220,9 @@ GanTrainer::GanTrainer(GanTrainOptions options, ImageSet data,
   d_ = DCGANDiscriminator(m);
   ema_ = DCGANGenerator(m);
   copy_module(*g_, *ema_);
+  g_->to(device_);
+  d_->to(device_);
+  ema_->to(device_);
   ema_->eval();
   for (auto& p : ema_->parameters()) p.set_requires_grad(false);
   auto adam = [&](torch::nn::Module& mod, double lr) {
@@ -217,11 +232,38 @@ GanTrainer::GanTrainer(GanTrainOptions options, ImageSet data,
   };
   opt_g_ = adam(*g_, options_.lr_g);
   opt_d_ = adam(*d_, options_.lr_d);
-  fixed_z_ = torch::randn({64, m.latent_dim});
+  fixed_z_ = torch::randn({64, m.latent_dim}).to(device_);
+  rng_ = at::detail::getDefaultCPUGenerator();
+  if (parallel_) {
+    // Same state on every rank (same seed); private so that ranks running
+    // as threads of one process (tests) do not share one stream.
+    rng_ = at::make_generator<at::CPUGeneratorImpl>();
+    rng_.set_state(at::detail::getDefaultCPUGenerator().get_state());
+  }
+  if (!is_main()) return;  // rank 0 owns the run folder
   std::error_code ec;
   fs::create_directories(run_dir_, ec);
   if (!fs::is_directory(run_dir_))
     throw Error("cannot create run folder " + run_dir_ + ": " + ec.message());
+}
+
+int GanTrainer::world_size() const {
+  return parallel_ ? parallel_->world_size() : 1;
+}
+
+bool GanTrainer::is_main() const { return !parallel_ || parallel_->is_main(); }
+
+torch::Tensor GanTrainer::share(const torch::Tensor& global) const {
+  if (!parallel_) return global.to(device_);
+  return rank_slice(global, parallel_->rank(), parallel_->world_size())
+      .to(device_);
+}
+
+AugmentParams GanTrainer::augment_share(int64_t global_batch) {
+  auto params = sample_augment(options_.augment, global_batch, rng_);
+  const int64_t length = global_batch / world_size();
+  const int64_t start = parallel_ ? parallel_->rank() * length : 0;
+  return slice_augment(params, start, length, device_);
 }
 
 std::string GanTrainer::checkpoint_path() const {
@@ -229,9 +271,10 @@ std::string GanTrainer::checkpoint_path() const {
 }
 
 std::vector<torch::Tensor> GanTrainer::real_batch() {
-  auto idx =
-      torch::randint(data_.images.size(0), {options_.batch}, torch::kInt64);
-  auto x = to_signed_range(data_.images.index_select(0, idx));
+  auto idx = share(torch::randint(data_.images.size(0), {options_.batch}, rng_,
+                                  torch::kInt64))
+                 .cpu();
+  auto x = to_signed_range(data_.images.index_select(0, idx).to(device_));
   if (!options_.model.multiscale) return {x};
   std::vector<torch::Tensor> pyramid{x};
   while (pyramid.back().size(2) > 4)
@@ -283,9 +326,18 @@ void GanTrainer::update_ema() {
 
 GanStats GanTrainer::step() {
   const auto started = std::chrono::steady_clock::now();
+  if (parallel_ && !replicas_synced_) {
+    // Rank 0's models everywhere, once: after construction or resume.
+    parallel_->broadcast_module(*g_);
+    parallel_->broadcast_module(*d_);
+    parallel_->broadcast_module(*ema_);
+    replicas_synced_ = true;
+  }
   set_learning_rates();
   GanStats s;
+  // n: the global batch every rank draws; each trains on its share.
   const auto n = options_.batch, nz = options_.model.latent_dim;
+  const auto local_n = n / world_size();
   const bool bce = options_.loss == GanLoss::BCE;
   auto score = [&](const torch::Tensor& logits) {
     return (bce ? torch::sigmoid(logits) : logits).mean().item<double>();
@@ -301,12 +353,12 @@ GanStats GanTrainer::step() {
     std::vector<torch::Tensor> fake;
     {
       torch::NoGradGuard no_grad;
-      fake = fake_images(torch::randn({n, nz}));
+      fake = fake_images(share(torch::randn({n, nz}, rng_)));
     }
     if (options_.r1_gamma > 0)
       for (auto& r : real) r.requires_grad_(true);
-    auto real_logits = d_logits(real, sample_augment(options_.augment, n));
-    auto fake_logits = d_logits(fake, sample_augment(options_.augment, n));
+    auto real_logits = d_logits(real, augment_share(n));
+    auto fake_logits = d_logits(fake, augment_share(n));
     torch::Tensor loss;
     switch (options_.loss) {
       case GanLoss::BCE:
@@ -325,31 +377,36 @@ GanStats GanTrainer::step() {
         loss = fake_logits.mean() - real_logits.mean();
         break;
     }
-    last_d_loss_ = loss.item<double>();
-    s.d_real = score(real_logits);
-    s.d_fake = score(fake_logits);
+    std::vector<double> scalars{loss.item<double>(), score(real_logits),
+                                score(fake_logits)};
+    // Global means: the skip decision above must agree on every rank.
+    if (parallel_) scalars = parallel_->average(scalars);
+    last_d_loss_ = scalars[0];
+    s.d_real = scalars[1];
+    s.d_fake = scalars[2];
     if (options_.loss == GanLoss::WGANGP) {
-      auto alpha = torch::rand({n, 1, 1, 1});
+      auto alpha = share(torch::rand({n, 1, 1, 1}, rng_));
       std::vector<torch::Tensor> mixed;
       for (size_t i = 0; i < real.size(); ++i)
         mixed.push_back((alpha * real[i].detach() + (1 - alpha) * fake[i])
                             .requires_grad_(true));
-      auto out = d_logits(mixed, sample_augment(options_.augment, n));
+      auto out = d_logits(mixed, augment_share(n));
       auto grads = torch::autograd::grad({out.sum()}, mixed, {}, true, true);
-      torch::Tensor norm2 = torch::zeros({n});
+      torch::Tensor norm2 = torch::zeros({local_n}, alpha.options());
       for (auto& gr : grads) norm2 = norm2 + gr.pow(2).flatten(1).sum(1);
       loss = loss + options_.gp_lambda * (norm2.sqrt() - 1).pow(2).mean();
     }
     if (options_.r1_gamma > 0) {
       auto grads =
           torch::autograd::grad({real_logits.sum()}, real, {}, true, true);
-      torch::Tensor penalty = torch::zeros({});
+      torch::Tensor penalty = torch::zeros({}, real_logits.options());
       for (auto& gr : grads)
         penalty = penalty + gr.pow(2).flatten(1).sum(1).mean();
       loss = loss + 0.5 * options_.r1_gamma * penalty;
     }
     opt_d_->zero_grad();
     loss.backward();
+    if (parallel_) parallel_->average_gradients(*d_);
     opt_d_->step();
   }
   s.d_loss = last_d_loss_;
@@ -358,25 +415,36 @@ GanStats GanTrainer::step() {
   // update, no power-iteration step: eval mode).
   d_->eval();
   for (auto& p : d_->parameters()) p.set_requires_grad(false);
-  auto fake = fake_images(torch::randn({n, nz}));
-  auto logits = d_logits(fake, sample_augment(options_.augment, n));
+  auto fake = fake_images(share(torch::randn({n, nz}, rng_)));
+  auto logits = d_logits(fake, augment_share(n));
   auto g_loss = bce ? F::binary_cross_entropy_with_logits(
                           logits, torch::ones_like(logits))
                     : -logits.mean();
   opt_g_->zero_grad();
   g_loss.backward();
+  if (parallel_) parallel_->average_gradients(*g_);
   opt_g_->step();
   for (auto& p : d_->parameters()) p.set_requires_grad(true);
   d_->train();
+  if (parallel_) {
+    // Like DistributedDataParallel: rank 0's buffers (batch-norm
+    // statistics, spectral-norm vectors) everywhere.
+    auto buffers = g_->buffers();
+    for (auto& b : d_->buffers()) buffers.push_back(b);
+    if (!buffers.empty()) parallel_->broadcast(buffers);
+  }
   update_ema();
   ++step_;
+
+  std::vector<double> scalars{g_loss.item<double>(), score(logits.detach())};
+  if (parallel_) scalars = parallel_->average(scalars);
   seconds_ +=
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
           .count();
 
   s.step = step_;
-  s.g_loss = g_loss.item<double>();
-  if (s.d_real == 0 && s.d_fake == 0) s.d_fake = score(logits.detach());
+  s.g_loss = scalars[0];
+  if (s.d_real == 0 && s.d_fake == 0) s.d_fake = scalars[1];
   s.skipped_d = skipped_d_;
   s.lr_g = options_.lr_g *
            schedule_factor(options_.schedule, step_ - 1, options_.steps);
@@ -390,9 +458,10 @@ double GanTrainer::measure_diversity() {
   if (real_diversity_ < 0) {
     auto gen = at::make_generator<at::CPUGeneratorImpl>(12345);
     auto idx = torch::randint(data_.images.size(0), {64}, gen);
-    real_diversity_ = mean_pairwise_distance(
-                          to_signed_range(data_.images.index_select(0, idx)))
-                          .item<double>();
+    real_diversity_ =
+        mean_pairwise_distance(
+            to_signed_range(data_.images.index_select(0, idx).to(device_)))
+            .item<double>();
   }
   auto fake = ema_->forward(fixed_z_);
   const double d = mean_pairwise_distance(fake).item<double>();
@@ -417,7 +486,9 @@ int64_t GanTrainer::train(const GanCallbacks& cb) {
   int64_t window_steps = 0;
   double rate = 0;
   while (step_ < options_.steps) {
-    if (cb.stop && cb.stop->load()) break;
+    bool stop = cb.stop && cb.stop->load();
+    if (parallel_) stop = parallel_->any(stop);  // every rank stops together
+    if (stop) break;
     auto s = step();
     ++window_steps;
     const double secs =
@@ -430,7 +501,7 @@ int64_t GanTrainer::train(const GanCallbacks& cb) {
     s.images_per_second = rate;
     const bool sample_now =
         step_ % options_.sample_every == 0 || step_ == options_.steps;
-    if (sample_now) {
+    if (sample_now && is_main()) {
       s.diversity = measure_diversity();
       if (s.diversity < options_.collapse_warn &&
           step_ >= 2 * options_.sample_every && cb.on_warning) {
@@ -442,19 +513,22 @@ int64_t GanTrainer::train(const GanCallbacks& cb) {
         cb.on_warning(msg.str());
       }
     }
-    if (step_ % options_.log_every == 0 || sample_now) append_csv(s);
+    if ((step_ % options_.log_every == 0 || sample_now) && is_main())
+      append_csv(s);
     if (cb.on_step) cb.on_step(s);
-    if (sample_now && cb.on_samples) {
+    if (sample_now && cb.on_samples && is_main()) {
       torch::NoGradGuard no_grad;
-      cb.on_samples(step_, ema_->forward(fixed_z_));
+      cb.on_samples(step_, ema_->forward(fixed_z_).cpu());
     }
     if (step_ % options_.checkpoint_every == 0) save_checkpoint();
   }
   save_checkpoint();
+  if (parallel_) parallel_->barrier();  // the checkpoint is complete
   return step_;
 }
 
 void GanTrainer::save_checkpoint() const {
+  if (!is_main()) return;
   TensorFile f;
   put_module(f, "g.", *g_);
   put_module(f, "d.", *d_);
@@ -462,14 +536,15 @@ void GanTrainer::save_checkpoint() const {
   put_adam_state(f, "opt_g.", *opt_g_);
   put_adam_state(f, "opt_d.", *opt_d_);
   f.tensors["fixed_z"] = fixed_z_;
-  f.tensors["rng"] = at::detail::getDefaultCPUGenerator().get_state();
+  f.tensors["rng"] = rng_.get_state();
   nlohmann::json meta = {{"options", options_.to_json()},
                          {"step", step_},
                          {"skipped_d", skipped_d_},
                          {"last_d_loss", last_d_loss_},
                          {"real_diversity", real_diversity_},
                          {"provenance", provenance},
-                         {"seconds", seconds_}};
+                         {"seconds", seconds_},
+                         {"world_size", world_size()}};
   f.metadata[kCheckpointKey] = meta.dump();
   write_tensor_file(checkpoint_path(), f);
 }
@@ -482,18 +557,17 @@ void GanTrainer::load_checkpoint(const std::string& path) {
   get_module(f, "ema.", *ema_, path);
   get_adam_state(f, "opt_g.", *opt_g_);
   get_adam_state(f, "opt_d.", *opt_d_);
-  fixed_z_ = f.tensors.at("fixed_z");
+  fixed_z_ = f.tensors.at("fixed_z").to(device_);
   step_ = meta.at("step");
   skipped_d_ = meta.at("skipped_d");
   last_d_loss_ = meta.at("last_d_loss");
   real_diversity_ = meta.at("real_diversity");
   seconds_ = meta.value("seconds", 0.0);
   provenance = meta.value("provenance", nlohmann::json::object());
-  auto generator = at::detail::getDefaultCPUGenerator();
-  generator.set_state(f.tensors.at("rng"));
+  rng_.set_state(f.tensors.at("rng"));
   // The loss curve continues from the checkpoint: drop later rows.
   const auto csv = fs::path(run_dir_) / "losses.csv";
-  if (fs::exists(csv)) {
+  if (is_main() && fs::exists(csv)) {
     std::ifstream in(csv);
     std::ostringstream kept;
     std::string line;
@@ -509,7 +583,8 @@ void GanTrainer::load_checkpoint(const std::string& path) {
 }
 
 GanTrainOptions GanTrainer::checkpoint_options(const std::string& run_dir,
-                                               nlohmann::json* provenance) {
+                                               nlohmann::json* provenance,
+                                               int* world_size) {
   const auto path = (fs::path(run_dir) / kCheckpointFile).string();
   if (!fs::exists(path))
     throw Error(run_dir + ": no checkpoint.ckpt to resume from");
@@ -520,6 +595,7 @@ GanTrainOptions GanTrainer::checkpoint_options(const std::string& run_dir,
     auto meta = nlohmann::json::parse(it->second);
     if (provenance)
       *provenance = meta.value("provenance", nlohmann::json::object());
+    if (world_size) *world_size = meta.value("world_size", 1);
     return GanTrainOptions::from_json(meta.at("options"));
   } catch (const nlohmann::json::exception& e) {
     throw Error(path + ": malformed checkpoint metadata: " + e.what());
@@ -527,18 +603,26 @@ GanTrainOptions GanTrainer::checkpoint_options(const std::string& run_dir,
 }
 
 std::unique_ptr<GanTrainer> GanTrainer::resume(
-    const std::string& run_dir, ImageSet data,
-    const GanTrainOptions* overrides) {
-  auto options = checkpoint_options(run_dir, nullptr);
+    const std::string& run_dir, ImageSet data, const GanTrainOptions* overrides,
+    std::shared_ptr<DataParallel> parallel) {
+  int saved_world = 1;
+  auto options = checkpoint_options(run_dir, nullptr, &saved_world);
+  const int world = parallel ? parallel->world_size() : 1;
+  if (saved_world != world)
+    throw Error(run_dir + ": the checkpoint was written by a run of " +
+                std::to_string(saved_world) + " process(es); resume it with " +
+                std::to_string(saved_world) + ", not " + std::to_string(world) +
+                " (each process's share of the batch would change)");
   if (overrides) {
     options.steps = overrides->steps;
     options.sample_every = overrides->sample_every;
     options.checkpoint_every = overrides->checkpoint_every;
     options.log_every = overrides->log_every;
     options.threads = overrides->threads;
+    options.device = overrides->device;
   }
-  auto trainer =
-      std::make_unique<GanTrainer>(options, std::move(data), run_dir);
+  auto trainer = std::make_unique<GanTrainer>(options, std::move(data), run_dir,
+                                              std::move(parallel));
   trainer->load_checkpoint((fs::path(run_dir) / kCheckpointFile).string());
   return trainer;
 }
@@ -554,6 +638,7 @@ void GanTrainer::export_generator(const std::string& path,
   meta.provenance["training_seconds"] = std::round(seconds_);
   meta.provenance["dataset"] = data_.description;
   meta.provenance["training"] = options_.to_json();
+  meta.provenance["processes"] = world_size();
   meta.provenance["weights"] = options_.ema_decay > 0 ? "ema" : "generator";
   save_bundle(path, meta, *ema_);
 }

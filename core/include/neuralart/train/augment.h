@@ -3,6 +3,7 @@
 // cannot memorise a small dataset and gradients still reach G.
 #pragma once
 
+#include <ATen/core/Generator.h>
 #include <torch/types.h>
 
 #include <string>
@@ -27,7 +28,16 @@ struct AugmentParams {
   torch::Tensor cutout_center;                     // [N, 2] in [0, 1]
 };
 
-AugmentParams sample_augment(const AugmentPolicy& policy, int64_t batch);
+// Draws from `generator` (default: LibTorch's global CPU generator); the
+// parameters live on the CPU.
+AugmentParams sample_augment(
+    const AugmentPolicy& policy, int64_t batch,
+    c10::optional<at::Generator> generator = c10::nullopt);
+
+// Rows [start, start + length) of every parameter, moved to `device`:
+// one rank's share of a global batch's parameters.
+AugmentParams slice_augment(const AugmentParams& params, int64_t start,
+                            int64_t length, const torch::Device& device);
 
 // Applies `params` to images [N, C, H, W] in [-1, 1]; differentiable.
 torch::Tensor apply_augment(const torch::Tensor& images,

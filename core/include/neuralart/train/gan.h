@@ -18,6 +18,8 @@
 
 namespace neuralart {
 
+class DataParallel;
+
 enum class GanLoss { BCE, Hinge, WGANGP };
 GanLoss gan_loss_from_string(const std::string& name);
 std::string to_string(GanLoss loss);
@@ -43,6 +45,7 @@ struct GanTrainOptions {
   int64_t log_every = 50;
   uint64_t seed = 1;
   int threads = 0;
+  std::string device = "cpu";  // cpu, cuda, cuda:N
 
   nlohmann::json to_json() const;
   static GanTrainOptions from_json(const nlohmann::json& j);
@@ -72,19 +75,33 @@ struct GanCallbacks {
 torch::Tensor mean_pairwise_distance(const torch::Tensor& images);
 
 // One training run in RUN_DIR: checkpoint.ckpt, losses.csv, generator.bundle.
+//
+// Data-parallel over several processes when given a DataParallel: every
+// rank draws the same global batch (indices, latents, augmentation, from
+// the same seeded generator) and trains on its equal share of it; the
+// gradients are averaged before each optimiser step, so N ranks follow one
+// process with the same global `batch` up to rounding, except for
+// batch-dependent layers (minibatch-std, g-norm batch), which see only the
+// rank's share. Rank 0 alone writes losses.csv and checkpoints.
 class GanTrainer {
  public:
-  GanTrainer(GanTrainOptions options, ImageSet data, std::string run_dir);
+  GanTrainer(GanTrainOptions options, ImageSet data, std::string run_dir,
+             std::shared_ptr<DataParallel> parallel = nullptr);
 
   // Continues from RUN_DIR/checkpoint.ckpt (models, optimisers, EMA, step,
   // RNG); the options stored in the checkpoint win over `options` except
   // for `steps` and the logging periods.
-  // The options (and provenance) stored in RUN_DIR's checkpoint.
+  // The options (and provenance, and the number of processes that wrote
+  // it) stored in RUN_DIR's checkpoint.
   static GanTrainOptions checkpoint_options(const std::string& run_dir,
-                                            nlohmann::json* provenance);
-  static std::unique_ptr<GanTrainer> resume(const std::string& run_dir,
-                                            ImageSet data,
-                                            const GanTrainOptions* overrides);
+                                            nlohmann::json* provenance,
+                                            int* world_size = nullptr);
+  // Every rank resumes from the same checkpoint, written by a run with the
+  // same number of processes (else Error).
+  static std::unique_ptr<GanTrainer> resume(
+      const std::string& run_dir, ImageSet data,
+      const GanTrainOptions* overrides,
+      std::shared_ptr<DataParallel> parallel = nullptr);
 
   // Trains until options.steps or until *callbacks.stop; saves a
   // checkpoint and exports generator.bundle either way. Returns the step.
@@ -93,7 +110,7 @@ class GanTrainer {
   // One alternating iteration (D step(s), then G step). Public for tests.
   GanStats step();
 
-  void save_checkpoint() const;
+  void save_checkpoint() const;  // rank 0 only; a no-op on other ranks
   // Writes the EMA generator (or G when EMA is off) as a bundle.
   void export_generator(const std::string& path,
                         const nlohmann::json& provenance) const;
@@ -104,6 +121,8 @@ class GanTrainer {
   DCGANGenerator ema_generator() const { return ema_; }
   DCGANDiscriminator discriminator() const { return d_; }
   std::string checkpoint_path() const;
+  int world_size() const;
+  bool is_main() const;       // rank 0 (or a single process)
   nlohmann::json provenance;  // command line, dataset..., stored in bundles
 
  private:
@@ -116,6 +135,8 @@ class GanTrainer {
   double measure_diversity();
   void append_csv(const GanStats& s) const;
   void load_checkpoint(const std::string& path);
+  torch::Tensor share(const torch::Tensor& global) const;  // this rank's
+  AugmentParams augment_share(int64_t global_batch);
 
   GanTrainOptions options_;
   ImageSet data_;
@@ -129,6 +150,12 @@ class GanTrainer {
   int64_t skipped_d_ = 0;
   double last_d_loss_ = 1e9;
   double real_diversity_ = -1;
+  std::shared_ptr<DataParallel> parallel_;
+  bool replicas_synced_ = false;  // rank 0's models broadcast yet
+  // Draws batches, latents and augmentation: LibTorch's global generator
+  // for one process (as before), a private copy of it per rank.
+  at::Generator rng_;
+  torch::Device device_{torch::kCPU};
 };
 
 }  // namespace neuralart
