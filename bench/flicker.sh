@@ -71,9 +71,12 @@ for clip in "${clips[@]}"; do
       ! styletransfer "${props[@]}" ! fakesink sync=false >/dev/null
     t1=$(date +%s.%N)
     fps+=("$(echo "$frames / ($t1 - $t0)" | bc -l)")
-    # shellcheck disable=SC2046
-    gst-launch-1.0 -q $(decode "$clip") ! identity eos-after="$frames" \
-      ! styletransfer "${props[@]}" ! pngenc \
+    # Frames for the metric: from the decoded PNGs, so that every setting
+    # sees exactly the same frames (an EOS cut may end a live decode one
+    # frame early or late).
+    gst-launch-1.0 -q multifilesrc location="$work/in/%05d.png" index=0 \
+      caps="image/png,framerate=30/1" ! pngdec ! videoconvert \
+      ! video/x-raw,format=RGB ! styletransfer "${props[@]}" ! pngenc \
       ! multifilesink location="$work/$setting/%05d.png" >/dev/null
   done
   mapfile -t errs < <("$tool" "$work/in" "$work/off" "$work/on" |

@@ -7,11 +7,13 @@
 set -euo pipefail
 usage() {
   cat <<'USAGE'
-usage: bench/style-report.sh OUT_DIR [--size 256] [--steps 200] [--ff NAME=MODEL:STYLE_INDEX...]
+usage: bench/style-report.sh OUT_DIR [--size 256] [--steps 200] [--threads 1] [--ff LABEL=MODEL[:STYLEFILE]...]
 
   OUT_DIR          where the images, sheet.png and table.md go
   --size N         shorter side of content and results (default 256)
   --steps N        L-BFGS steps of each Gatys run (default 200)
+  --threads N      CPU threads for each run (default 1: on a busy machine,
+                   more threads than free cores are much slower)
   --ff LABEL=MODEL[:STYLEFILE]  also restyle amber with a feed-forward model
                    (styletransfer element); STYLEFILE names the style image
                    it learned (for the loss table). Repeatable.
@@ -21,12 +23,13 @@ USAGE
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${NEURALART_BUILD_DIR:-$root/build}"
 data="$root/../shared/data"
-out="" size=256 steps=200
+out="" size=256 steps=200 threads=1
 ff=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --size) size="$2"; shift 2 ;;
     --steps) steps="$2"; shift 2 ;;
+    --threads) threads="$2"; shift 2 ;;
     --ff) ff+=("$2"); shift 2 ;;
     -h|--help) usage; exit 0 ;;
     -*) echo "style-report.sh: unknown option $1" >&2; exit 2 ;;
@@ -62,7 +65,8 @@ for st in "${styles[@]}"; do
     img="$out/gatys-$net-$st.png"
     t0=$(date +%s)
     "$train" stylize --content "$content" --style "$sfile" --out "$img" \
-      --size "$size" --steps "$steps" --loss-net "$spec" >/dev/null
+      --size "$size" --steps "$steps" --loss-net "$spec" --threads "$threads" \
+      >/dev/null 2>&1
     score "$img" "$sfile" "Gatys, $net" "$(( $(date +%s) - t0 ))"
     sheet+=("$img")
   done
@@ -74,7 +78,7 @@ for spec in "${ff[@]}"; do
   img="$out/ff-$label.png"
   gst-launch-1.0 -q filesrc location="$content" ! decodebin ! videoconvert \
     ! videoscale ! "video/x-raw,format=RGB,height=$size,pixel-aspect-ratio=1/1" \
-    ! styletransfer model="$model" ! videoconvert ! pngenc \
+    ! styletransfer model="$model" threads="$threads" ! videoconvert ! pngenc \
     ! filesink location="$img" >/dev/null
   [ -n "$sfile" ] && score "$img" "$sfile" "feed-forward, $label" "-"
   sheet+=("$img")

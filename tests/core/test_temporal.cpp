@@ -117,6 +117,23 @@ TEST(Temporal, BlendKeepsAlphaAndStillFrames) {
     }
 }
 
+TEST(Temporal, SceneCutIsNotBlended) {
+  // Frame 2 is unrelated to frame 1 (a cut to a flat grey scene): nothing
+  // of the previous output may bleed into it, even where flat regions make
+  // the flow look consistent.
+  TemporalSmoother smoother;
+  auto before = pattern(64, 48, 0, PixelFormat::RGB);
+  Image out1 = before;
+  smoother.observe_input(before.view);
+  smoother.blend(out1.view, 1.0);
+  Image cut(64, 48, PixelFormat::RGB);
+  std::fill(cut.bytes.begin(), cut.bytes.end(), 40);
+  Image out2 = cut;
+  smoother.observe_input(cut.view);
+  smoother.blend(out2.view, 1.0);
+  EXPECT_EQ(out2.bytes, cut.bytes);
+}
+
 TEST(Temporal, SizeChangeAndTinyFramesAreSafe) {
   TemporalSmoother smoother;
   auto a = pattern(40, 30, 0, PixelFormat::RGB);

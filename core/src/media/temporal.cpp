@@ -96,14 +96,31 @@ struct FlowPair {
   cv::Mat mask;  // 1 where that is reliable
 };
 
+// Grey levels (of 255) by which a pixel may differ from where the flow says
+// it came from. Larger differences mean the flow is wrong there, or that
+// the frames are not related at all (a scene cut): forward-backward
+// consistency alone passes flat regions across a cut.
+constexpr float kPhotometricTolerance = 24.f;
+// Below this share of reliable pixels a frame is treated as a scene cut.
+constexpr double kMinReliableShare = 0.5;
+
+// `photometric`: also require the grey levels to agree (the smoother does;
+// the flicker metric keeps Lai et al.'s forward-backward mask only).
 FlowPair flow_between(cv::DISOpticalFlow& dis, const cv::Mat& prev_gray,
-                      const cv::Mat& gray) {
+                      const cv::Mat& gray, bool photometric) {
   cv::Mat backward, forward;
   dis.calc(gray, prev_gray, backward);
   dis.calc(prev_gray, gray, forward);
   FlowPair p;
   p.map = sample_map(backward);
   p.mask = consistency_mask(backward, forward, p.map);
+  if (!photometric) return p;
+  cv::Mat warped_prev, diff, agree;
+  warp(prev_gray, p.map).convertTo(warped_prev, CV_32F);
+  gray.convertTo(diff, CV_32F);
+  cv::absdiff(diff, warped_prev, diff);
+  cv::threshold(diff, agree, kPhotometricTolerance, 1.0, cv::THRESH_BINARY_INV);
+  p.mask = p.mask.mul(agree);
   return p;
 }
 
@@ -143,7 +160,7 @@ void TemporalSmoother::observe_input(const FrameView& input) {
   if (s.prev_gray.empty() || s.prev_gray.size() != s.gray.size() ||
       s.prev_output.size() != s.gray.size())
     return;
-  s.flow = flow_between(*s.dis, s.prev_gray, s.gray);
+  s.flow = flow_between(*s.dis, s.prev_gray, s.gray, /*photometric=*/true);
   s.have_flow = true;
 }
 
@@ -156,7 +173,11 @@ void TemporalSmoother::blend(const FrameView& stylised, double amount) {
   }
   cv::Mat current = to_rgb(stylised);
   amount = std::clamp(amount, 0.0, 1.0);
-  if (s.have_flow && amount > 0.0) {
+  // When the flow explains less than half of the frame, the frames are not
+  // related (a scene cut, a jump): blending would only leave ghosts.
+  const bool related =
+      s.have_flow && cv::mean(s.flow.mask)[0] >= kMinReliableShare;
+  if (related && amount > 0.0) {
     cv::Mat warped, cur_f, weight;
     warp(s.prev_output, s.flow.map).convertTo(warped, CV_32FC3);
     current.convertTo(cur_f, CV_32FC3);
@@ -181,7 +202,8 @@ double warping_error(const FrameView& prev_input, const FrameView& input,
     throw InvalidArgument("warping_error needs frames of at least 16x16");
   auto dis = cv::DISOpticalFlow::create(cv::DISOpticalFlow::PRESET_MEDIUM);
   const auto flow =
-      flow_between(*dis, to_gray(to_rgb(prev_input)), to_gray(to_rgb(input)));
+      flow_between(*dis, to_gray(to_rgb(prev_input)), to_gray(to_rgb(input)),
+                   /*photometric=*/false);
   cv::Mat warped, current;
   warp(to_rgb(prev_output), flow.map).convertTo(warped, CV_32FC3, 1.0 / 255);
   to_rgb(output).convertTo(current, CV_32FC3, 1.0 / 255);

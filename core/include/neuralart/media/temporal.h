@@ -3,8 +3,10 @@
 // Stylising frames one by one flickers: small input changes move texture.
 // TemporalSmoother warps the previous stylised frame to the current one
 // with dense optical flow of the inputs (OpenCV DIS) and blends it in where
-// the flow is reliable (forward-backward consistency; Sundaram et al. 2010,
-// as in Ruder et al. 2016 and Lai et al. 2018).
+// the flow is reliable: forward-backward consistency (Sundaram et al. 2010,
+// as in Ruder et al. 2016 and Lai et al. 2018) and grey levels that agree
+// with where the flow says a pixel came from (which also stops blending
+// across scene cuts).
 #pragma once
 
 #include <memory>
