@@ -3,7 +3,8 @@
 # shows the whole product with the shipped models:
 #   1. a GAN latent-walk video (gansrc, 3x3 mosaic) and a sample grid,
 #   2. a sample clip made here (videotestsrc + audio) restyled by
-#      styletransfer with the shipped style model (audio copied through),
+#      styletransfer with the shipped style model's two styles (audio
+#      copied through),
 #   3. a contact sheet of frames from all of them.
 # Everything lands in one folder (default out/demo/). Never needs ../shared.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -38,22 +39,22 @@ gst-launch-1.0 -q -e \
   audiotestsrc wave=ticks num-buffers=216 ! audioconvert ! avenc_aac ! mux. \
   mp4mux name=mux ! filesink location="$OUT/sample.mp4.part"
 mv -f "$OUT/sample.mp4.part" "$OUT/sample.mp4"
-if [ -f "$MODELS/default-style.bundle" ]; then
-  "$PIPES/restyle-file" "$OUT/sample.mp4" "$OUT/restyled.mp4"
-else
-  echo "note: no shipped style model at $MODELS/default-style.bundle; skipping the restyle step"
-fi
+# The shipped default-style.bundle holds two styles: gold (0) and truchet (1).
+"$PIPES/restyle-file" "$OUT/sample.mp4" "$OUT/restyled.mp4" --style gold
+"$PIPES/restyle-file" "$OUT/sample.mp4" "$OUT/restyled-truchet.mp4" --style truchet
 
 log "3/3 contact sheet"
 rm -f "$OUT"/frames/*.png
-for video in gan-walk sample restyled; do
+for video in gan-walk sample restyled restyled-truchet; do
   [ -f "$OUT/$video.mp4" ] || continue
   gst-launch-1.0 -q filesrc location="$OUT/$video.mp4" ! decodebin ! videoconvert \
     ! videoscale ! video/x-raw,height=288,pixel-aspect-ratio=1/1 ! videorate ! video/x-raw,framerate=1/2 \
     ! pngenc ! multifilesink location="$OUT/frames/${video}_%02d.png"
 done
-mapfile -t frames < <(ls "$OUT"/frames/*_0[1-3].png 2>/dev/null)
+mapfile -t frames < <(ls "$OUT"/frames/*_0[0-2].png 2>/dev/null)
 "$TRAIN" contact-sheet "${frames[@]}" --cols 3 --height 288 --out "$OUT/contact-sheet.png"
 
 log "done in $(( $(date +%s) - start )) s; results in $OUT:"
-ls -1 "$OUT" | grep -v '^frames$' | sed "s|^|  $OUT/|"
+for f in "$OUT"/*; do
+  [ "$(basename "$f")" = frames ] || echo "  $f"
+done

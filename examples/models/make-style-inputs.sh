@@ -5,7 +5,6 @@
 # (gnome-backgrounds), so the models can be retrained on any Debian machine.
 # usage: make-style-inputs.sh OUT_DIR   (expects build/ from scripts/demo.sh)
 set -euo pipefail
-root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="${1:?usage: make-style-inputs.sh OUT_DIR}"
 mkdir -p "$out/style" "$out/content"
 png() {  # png FILE WIDTH HEIGHT videotestsrc-args...
@@ -45,4 +44,4 @@ for t in 1 2 3 4; do
     ! video/x-raw,width=320,height=240 ! videoconvert ! pngenc snapshot=false \
     ! multifilesink location="$out/content/ball_${t}_%02d.png" max-files=1
 done
-echo "made $(ls "$out/style" | wc -l) style images and $(ls "$out/content" | wc -l) content images in $out"
+echo "made $(find "$out/style" -type f | wc -l) style images and $(find "$out/content" -type f | wc -l) content images in $out"
