@@ -2,7 +2,10 @@
 #pragma once
 
 #include <torch/nn/module.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <stdexcept>
@@ -37,6 +40,32 @@ inline int64_t count_params(const torch::nn::Module& m) {
   int64_t n = 0;
   for (const auto& p : m.parameters()) n += p.numel();
   return n;
+}
+
+// A run folder for a trainer under the system temp dir, removed on exit.
+struct ScratchDir {
+  explicit ScratchDir(const std::string& prefix)
+      : path((std::filesystem::temp_directory_path() /
+              (prefix + "-" + std::to_string(getpid())))
+                 .string()) {}
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  std::string path;
+};
+
+// Runs `step` `warmup` times untimed, then `steps` times; returns the
+// seconds of the timed part.
+inline double time_steps(int64_t warmup, int64_t steps,
+                         const std::function<void()>& step) {
+  for (int64_t i = 0; i < warmup; ++i) step();
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < steps; ++i) step();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+      .count();
 }
 
 }  // namespace neuralart::bench

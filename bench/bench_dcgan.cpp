@@ -68,9 +68,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  const auto run_dir = std::filesystem::temp_directory_path() /
-                       ("neuralart-bench-dcgan-" + std::to_string(getpid()));
-  int rc = 0;
+  const neuralart::bench::ScratchDir run_dir("neuralart-bench-dcgan");
   try {
     threads = neuralart::resolve_threads(threads);
     torch::set_num_threads(threads);
@@ -98,23 +96,18 @@ int main(int argc, char** argv) {
     data.images = torch::randint(0, 256, {images, 3, 64, 64}, torch::kUInt8);
     data.description = "random uint8 noise (benchmark)";
 
-    neuralart::GanTrainer trainer(o, std::move(data), run_dir.string());
+    neuralart::GanTrainer trainer(o, std::move(data), run_dir.path);
     const int64_t params_g =
         neuralart::bench::count_params(*trainer.generator());
     const int64_t params_d =
         neuralart::bench::count_params(*trainer.discriminator());
 
-    for (int64_t i = 0; i < warmup; ++i) trainer.step();
-    const auto t0 = std::chrono::steady_clock::now();
     double d_loss = 0, g_loss = 0;
-    for (int64_t i = 0; i < steps; ++i) {
+    const double secs = neuralart::bench::time_steps(warmup, steps, [&] {
       const auto s = trainer.step();
       d_loss = s.d_loss;
       g_loss = s.g_loss;
-    }
-    const double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
-            .count();
+    });
 
     nlohmann::json out = {{"impl", "neuralart-cpp"},
                           {"images_per_second", steps * batch / secs},
@@ -131,9 +124,7 @@ int main(int argc, char** argv) {
     std::cout << out.dump() << std::endl;
   } catch (const std::exception& e) {
     std::cerr << "neuralart-bench-dcgan: " << e.what() << "\n";
-    rc = 1;
+    return 1;
   }
-  std::error_code ec;
-  std::filesystem::remove_all(run_dir, ec);
-  return rc;
+  return 0;
 }

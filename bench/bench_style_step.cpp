@@ -82,10 +82,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  const auto run_dir =
-      std::filesystem::temp_directory_path() /
-      ("neuralart-bench-style-step-" + std::to_string(getpid()));
-  int rc = 0;
+  const neuralart::bench::ScratchDir run_dir("neuralart-bench-style-step");
   try {
     threads = neuralart::resolve_threads(threads);
     torch::set_num_threads(threads);
@@ -118,14 +115,10 @@ int main(int argc, char** argv) {
     std::vector<torch::Tensor> styles{torch::rand({1, 3, size, size}) * 255.0};
 
     neuralart::StyleTrainer trainer(o, std::move(content), std::move(styles),
-                                    {"random"}, run_dir.string());
-    for (int64_t i = 0; i < warmup; ++i) trainer.step();
-    const auto t0 = std::chrono::steady_clock::now();
+                                    {"random"}, run_dir.path);
     double total = 0;
-    for (int64_t i = 0; i < steps; ++i) total = trainer.step().total;
-    const double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
-            .count();
+    const double secs = neuralart::bench::time_steps(
+        warmup, steps, [&] { total = trainer.step().total; });
 
     nlohmann::json out = {
         {"impl", "neuralart-cpp"},
@@ -147,9 +140,7 @@ int main(int argc, char** argv) {
     std::cout << out.dump() << std::endl;
   } catch (const std::exception& e) {
     std::cerr << "neuralart-bench-style-step: " << e.what() << "\n";
-    rc = 1;
+    return 1;
   }
-  std::error_code ec;
-  std::filesystem::remove_all(run_dir, ec);
-  return rc;
+  return 0;
 }
