@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "neuralart/util/remove_tree.h"
+
 namespace neuralart::bench {
 
 // Parses "--name value" pairs into the setters of `flags` (keyed by name
@@ -48,10 +50,8 @@ struct ScratchDir {
       : path((std::filesystem::temp_directory_path() /
               (prefix + "-" + std::to_string(getpid())))
                  .string()) {}
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
+  // Not std::filesystem::remove_all: see neuralart/util/remove_tree.h.
+  ~ScratchDir() { neuralart::remove_tree(path); }
   ScratchDir(const ScratchDir&) = delete;
   ScratchDir& operator=(const ScratchDir&) = delete;
   std::string path;

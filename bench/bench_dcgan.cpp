@@ -37,6 +37,7 @@ constexpr const char* kUsage =
     "  --steps N    timed training steps (default 20)\n"
     "  --warmup W   untimed steps first (default 3)\n"
     "  --threads T  LibTorch intra-op threads (default: all cores)\n"
+    "  --device D   cpu, cuda or cuda:N (default cpu)\n"
     "  --batch B    batch size (default 64)\n"
     "  --images K   random training images held in memory (default 512)\n";
 
@@ -45,6 +46,7 @@ constexpr const char* kUsage =
 int main(int argc, char** argv) {
   int64_t steps = 20, warmup = 3, batch = 64, images = 512;
   int threads = 0;
+  std::string device = "cpu";
   try {
     if (!neuralart::bench::parse_flags(
             argc, argv,
@@ -53,6 +55,7 @@ int main(int argc, char** argv) {
               [&](const std::string& v) { warmup = std::stoll(v); }},
              {"--threads",
               [&](const std::string& v) { threads = std::stoi(v); }},
+             {"--device", [&](const std::string& v) { device = v; }},
              {"--batch", [&](const std::string& v) { batch = std::stoll(v); }},
              {"--images",
               [&](const std::string& v) { images = std::stoll(v); }}})) {
@@ -86,6 +89,7 @@ int main(int argc, char** argv) {
     o.loss = neuralart::GanLoss::BCE;
     o.batch = batch;
     o.steps = warmup + steps;
+    o.device = device;
     o.lr_g = o.lr_d = 2e-4;
     o.beta1 = 0.5;
     o.beta2 = 0.999;
@@ -113,6 +117,7 @@ int main(int argc, char** argv) {
                           {"images_per_second", steps * batch / secs},
                           {"ms_per_step", 1000.0 * secs / steps},
                           {"threads", torch::get_num_threads()},
+                          {"device", device},
                           {"params_g", params_g},
                           {"params_d", params_d},
                           {"batch", batch},

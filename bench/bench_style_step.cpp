@@ -43,6 +43,7 @@ constexpr const char* kUsage =
     "  --steps N     timed training steps (default 10)\n"
     "  --warmup W    untimed steps first (default 2)\n"
     "  --threads T   LibTorch intra-op threads (default: all cores)\n"
+    "  --device D    cpu, cuda or cuda:N (default cpu)\n"
     "  --vgg PATH    TF.js VGG-19 model.json (default "
     "../shared/data/vgg19-tfjs/model.json;\n"
     "                the built-in random loss network when it is absent)\n"
@@ -56,6 +57,7 @@ constexpr const char* kUsage =
 int main(int argc, char** argv) {
   int64_t steps = 10, warmup = 2, batch = 4, size = 256;
   int threads = 0;
+  std::string device = "cpu";
   std::string vgg = kDefaultVgg, output = "linear";
   try {
     if (!neuralart::bench::parse_flags(
@@ -65,6 +67,7 @@ int main(int argc, char** argv) {
               [&](const std::string& v) { warmup = std::stoll(v); }},
              {"--threads",
               [&](const std::string& v) { threads = std::stoi(v); }},
+             {"--device", [&](const std::string& v) { device = v; }},
              {"--vgg", [&](const std::string& v) { vgg = v; }},
              {"--output", [&](const std::string& v) { output = v; }},
              {"--batch", [&](const std::string& v) { batch = std::stoll(v); }},
@@ -95,6 +98,7 @@ int main(int argc, char** argv) {
     o.size = size;
     o.batch = batch;
     o.steps = warmup + steps;
+    o.device = device;
     o.lr = 1e-3;
     o.loss.content_layers = {"relu2_2"};
     o.loss.pyramid_levels = 1;
@@ -130,6 +134,7 @@ int main(int argc, char** argv) {
         {"content_layers", o.loss.content_layers},
         {"output", output},
         {"threads", torch::get_num_threads()},
+        {"device", device},
         {"params", neuralart::bench::count_params(*trainer.model())},
         {"batch", batch},
         {"size", size},

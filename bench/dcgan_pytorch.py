@@ -194,6 +194,9 @@ def main():
     ap.add_argument("--threads", type=int, default=0,
                     help="intra-op threads (default: all cores)")
     ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--device", default="cpu",
+                    help="cpu or cuda (cuda needs PyTorch 2's "
+                         "set_default_device)")
     ap.add_argument("--images", type=int, default=512,
                     help="random training images held in memory")
     a = ap.parse_args()
@@ -203,6 +206,8 @@ def main():
     threads = a.threads if a.threads > 0 else (os.cpu_count() or 1)
     torch.set_num_threads(threads)
 
+    if a.device != "cpu":
+        torch.set_default_device(a.device)  # models, data, noise there
     torch.manual_seed(1)
     o = Options()
     data = torch.randint(0, 256, (a.images, 3, 64, 64), dtype=torch.uint8)
@@ -219,6 +224,7 @@ def main():
         "images_per_second": a.steps * a.batch / secs,
         "ms_per_step": 1000.0 * secs / a.steps,
         "threads": torch.get_num_threads(),
+        "device": a.device,
         "params_g": count_params(t.g),
         "params_d": count_params(t.d),
         "batch": a.batch,

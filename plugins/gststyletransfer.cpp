@@ -202,7 +202,9 @@ static void gst_style_transfer_class_init(GstStyleTransferClass* klass) {
           "model", "Model",
           "Style model: a neuralart style bundle (neuralart-train) or a "
           "TorchScript module (input/output [N,3,H,W] RGB, see "
-          "torchscript-range). Unset: default-style.bundle from "
+          "torchscript-range). A bundle is data; a TorchScript file is code "
+          "and runs with this process's rights: load only trusted ones "
+          "(docs/security.md). Unset: default-style.bundle from "
           "$NEURALART_MODEL_DIR, the installed share/neuralart/models or the "
           "source tree. Changing it while PLAYING loads the new model in the "
           "background and swaps it in; on failure the old model stays and a "

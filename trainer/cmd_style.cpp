@@ -41,11 +41,6 @@ std::vector<torch::Tensor> load_content(const std::string& dir, int64_t size,
 }  // namespace
 
 int run_style(const std::vector<std::string>& args) {
-  // Every rank would train the same model and write the same files.
-  if (const auto env = DistEnv::from_environment(); env.distributed())
-    throw UsageError("style does not train data-parallel yet (WORLD_SIZE=" +
-                     std::to_string(env.world_size) +
-                     "); run it as one process (see docs/distributed.md)");
   po::options_description options("style options");
   // clang-format off
   options.add_options()
@@ -103,7 +98,10 @@ int run_style(const std::vector<std::string>& args) {
      "use at most N content images, [0, 1e8] (0: all)")
     ("seed", po::value<uint64_t>()->default_value(1), "random seed")
     ("threads", po::value<int>()->default_value(0),
-     "CPU threads, [0, 1024] (0: all cores)");
+     "CPU threads per process, [0, 1024] (0: all cores)")
+    ("device", po::value<std::string>()->default_value("cpu"),
+     "cpu, cuda or cuda:N (cuda = cuda:LOCAL_RANK under a launcher); "
+     "needs a CUDA build of LibTorch");
   // clang-format on
   po::variables_map vm;
   if (!parse("style",
@@ -111,7 +109,10 @@ int run_style(const std::vector<std::string>& args) {
              "Trains a feed-forward style network (width and residual blocks "
              "as options) on\nrandom crops of the content images, one "
              "conditional-instance-norm style per\nstyle image. Ctrl-C saves "
-             "a checkpoint and the model so far; --resume goes on.",
+             "a checkpoint and the model so far; --resume goes on. Under a "
+             "launcher\n(neuralart-train launch, torchrun) trains "
+             "data-parallel: --batch is the global\nbatch. See "
+             "docs/training-style.md and docs/distributed.md.",
              options, {}, args, vm))
     return kExitOk;
 
@@ -175,6 +176,21 @@ int run_style(const std::vector<std::string>& args) {
   o.seed = vm["seed"].as<uint64_t>();
   const int threads = vm["threads"].as<int>();
   check_range("threads", threads, 0, 1024);
+  const DistEnv env = DistEnv::from_environment();
+  std::string device = vm["device"].as<std::string>();
+  // Under a launcher, plain "cuda" means this process's GPU.
+  if (device == "cuda" && env.distributed())
+    device = "cuda:" + std::to_string(env.local_rank);
+  try {
+    parse_device(device);
+  } catch (const InvalidArgument& e) {
+    throw UsageError(std::string("--device: ") + e.what());
+  }
+  o.device = device;
+  if (o.batch % env.world_size != 0)
+    throw UsageError("--batch " + std::to_string(o.batch) +
+                     " is the global batch and must be a multiple of the " +
+                     std::to_string(env.world_size) + " processes");
 
   const auto out = vm["out"].as<std::string>();
   const auto style_files = split_list("style", vm["style"].as<std::string>());
@@ -205,8 +221,23 @@ int run_style(const std::vector<std::string>& args) {
     o.steps = std::max<int64_t>(
         1, static_cast<int64_t>(std::ceil(epochs * n_content / o.batch)));
 
+  // Rank 0 alone talks to the user and writes files.
+  std::ostream& log = env.is_main() ? std::cerr : null_stream();
+  std::shared_ptr<DataParallel> parallel;
+  if (env.distributed()) {
+    log << "style: joining " << env.world_size << " processes at "
+        << env.master_addr << ":" << env.master_port << "\n";
+    parallel = std::make_shared<DataParallel>(env);
+  }
+  if (resume) {
+    const int saved_world = StyleTrainer::checkpoint_world_size(work_dir);
+    if (saved_world != env.world_size)
+      throw Error(work_dir + " was trained by " + std::to_string(saved_world) +
+                  " process(es) and must resume with as many (this is " +
+                  std::to_string(env.world_size) + ")");
+  }
   StyleTrainer trainer(o, std::move(content), std::move(styles), names,
-                       work_dir);
+                       work_dir, parallel);
   trainer.provenance = {
       {"command", command_line("style", args)},
       {"content", {{"folder", content_dir}, {"images", n_content}}},
@@ -214,24 +245,27 @@ int run_style(const std::vector<std::string>& args) {
       {"loss_net", o.loss_net}};
   if (resume) {
     trainer.resume();
-    std::cerr << "style: resumed at step " << trainer.current_step() << " from "
-              << trainer.checkpoint_path() << "\n";
+    log << "style: resumed at step " << trainer.current_step() << " from "
+        << trainer.checkpoint_path() << "\n";
   } else if (trainer.has_checkpoint()) {
     throw UsageError(work_dir +
                      " already holds a checkpoint: add --resume to continue "
                      "it, or choose another --work-dir");
-  } else {
+  } else if (env.is_main()) {
     std::error_code ec;
     fs::remove(trainer.csv_path(), ec);
   }
-  std::cerr << "style: " << n_content << " content images from " << content_dir
-            << ", " << names.size() << " style(s), loss network " << o.loss_net
-            << ", " << o.steps << " steps of batch " << o.batch << " at "
-            << o.size << " px, " << resolve_threads(threads)
-            << " threads; work dir " << work_dir << "\n";
+  log << "style: " << n_content << " content images from " << content_dir
+      << ", " << names.size() << " style(s), loss network " << o.loss_net
+      << ", " << o.steps << " steps of batch " << o.batch << " at " << o.size
+      << " px, " << resolve_threads(threads) << " threads"
+      << (env.distributed()
+              ? " x " + std::to_string(env.world_size) + " processes"
+              : std::string())
+      << " on " << device << "; work dir " << work_dir << "\n";
 
   const auto preview_dir = fs::path(work_dir) / "previews";
-  fs::create_directories(preview_dir);
+  if (env.is_main()) fs::create_directories(preview_dir);
   auto write_preview = [&](int64_t step, const torch::Tensor& images) {
     char name[48];
     std::snprintf(name, sizeof name, "step-%07lld.png",
@@ -244,16 +278,18 @@ int run_style(const std::vector<std::string>& args) {
   ProgressLine progress("step", o.steps, trainer.current_step(), o.log_every);
   StyleTrainCallbacks cb;
   cb.stop = &interrupted();
-  cb.on_step = [&](const StyleTrainStats& s) {
-    char detail[160];
-    std::snprintf(detail, sizeof detail,
-                  "%.1f img/s loss %.4g (content %.3g, style %.3g, tv %.3g%s)",
-                  s.images_per_second, s.total, s.content, s.style, s.tv,
-                  o.temporal_weight > 0
-                      ? (", temporal " + std::to_string(s.temporal)).c_str()
-                      : "");
-    progress.update(s.step, detail);
-  };
+  if (env.is_main())
+    cb.on_step = [&](const StyleTrainStats& s) {
+      char detail[160];
+      std::snprintf(
+          detail, sizeof detail,
+          "%.1f img/s loss %.4g (content %.3g, style %.3g, tv %.3g%s)",
+          s.images_per_second, s.total, s.content, s.style, s.tv,
+          o.temporal_weight > 0
+              ? (", temporal " + std::to_string(s.temporal)).c_str()
+              : "");
+      progress.update(s.step, detail);
+    };
   cb.on_preview = [&](int64_t step, const torch::Tensor& images) {
     write_preview(step, images);
     save_image_rgb((fs::path(work_dir) / "losses.png").string(),
@@ -261,6 +297,7 @@ int run_style(const std::vector<std::string>& args) {
   };
   install_sigint_handler();
   const int64_t done = trainer.train(cb);
+  if (!env.is_main()) return interrupted() ? kExitInterrupted : kExitOk;
   progress.finish();
   write_preview(done, trainer.previews());
   save_image_rgb((fs::path(work_dir) / "losses.png").string(),

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <string>
 
+#include "neuralart/util/remove_tree.h"
+
 struct TempDir {
   std::filesystem::path path;
   TempDir() {
@@ -13,10 +15,8 @@ struct TempDir {
             .string();
     path = mkdtemp(tmpl.data());
   }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
+  // Not std::filesystem::remove_all: see neuralart/util/remove_tree.h.
+  ~TempDir() { neuralart::remove_tree(path.string()); }
   std::string file(const std::string& name) const {
     return (path / name).string();
   }

@@ -306,3 +306,44 @@ TEST(Vgg19Tfjs, RealWeightsFromSharedData) {
               std::string::npos);
   }
 }
+
+TEST(Vgg19Tfjs, HostileManifests_n) {
+  auto refused = [](const std::string& text, const std::string& needle) {
+    try {
+      parse_tfjs_manifest(text, "m.json");
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos)
+          << e.what();
+      return;
+    }
+    ADD_FAILURE() << "accepted: " << text;
+  };
+  // A negative dimension once moved the next weight's offset before the
+  // shard's first byte.
+  refused(R"({"weightsManifest": [{"paths": ["s"], "weights": [
+      {"name": "a", "shape": [-64]},
+      {"name": "block1_conv1/bias", "shape": [64]}]}]})",
+          "negative or over 2^31");
+  refused(R"({"weightsManifest": [{"paths": ["s"], "weights": [
+      {"name": "a", "shape": [65536, 65536, 65536]}]}]})",
+          "negative or over 2^31");
+  refused(R"({"weightsManifest": [{"paths": ["s"], "weights": [
+      {"name": "a", "shape": [1073741824]}, {"name": "b", "shape": [1073741824]},
+      {"name": "c", "shape": [1073741824]}]}]})",
+          "over 4 GiB");
+  refused(R"({"weightsManifest": [{"paths": ["../../etc/passwd"],
+      "weights": []}]})",
+          "leaves the model's folder");
+  refused(R"({"weightsManifest": [{"paths": ["/etc/passwd"], "weights": []}]})",
+          "leaves the model's folder");
+  refused(R"({"weightsManifest": [{"paths": "s", "weights": []}]})",
+          "malformed weightsManifest");
+  refused("[[[[", "not valid JSON");
+  // A valid one still parses, offsets in order.
+  const auto m = parse_tfjs_manifest(R"({"weightsManifest": [{"paths":
+      ["sub/s1"], "weights": [{"name": "a", "shape": [2, 3]},
+      {"name": "b", "shape": [4], "dtype": "float32"}]}]})",
+                                     "m.json");
+  EXPECT_EQ(m.weights.at("b").offset, 24);
+  EXPECT_EQ(m.group_bytes.at(0), 40);
+}

@@ -146,3 +146,18 @@ TEST(TensorFile, FailedWriteKeepsOldFile_n) {
   if (!threw) GTEST_SKIP() << "running as root: permissions are not enforced";
   EXPECT_EQ(read_all(path), before);
 }
+
+TEST(RemoveTree, RemovesNestedFoldersButNotLinkTargets) {
+  TempDir outside;
+  std::ofstream(outside.file("keep.txt")) << "keep";
+  TempDir dir;
+  const auto root = dir.path / "run";
+  std::filesystem::create_directories(root / "a" / "b");
+  std::ofstream((root / "a" / "b" / "x.bin").string()) << "x";
+  std::ofstream((root / "top.txt").string()) << "t";
+  std::filesystem::create_directory_symlink(outside.path, root / "link");
+  EXPECT_TRUE(neuralart::remove_tree(root.string()));
+  EXPECT_FALSE(std::filesystem::exists(root));
+  EXPECT_TRUE(std::filesystem::exists(outside.file("keep.txt")));
+  EXPECT_TRUE(neuralart::remove_tree(root.string()));  // already gone
+}

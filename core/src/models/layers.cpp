@@ -2,9 +2,57 @@
 
 #include <torch/torch.h>
 
+#include <ATen/Parallel.h>
+
 #include <cmath>
+#include <cstring>
 
 namespace neuralart {
+
+torch::Tensor reflection_pad(const torch::Tensor& x, int64_t pad) {
+  if (pad == 0) return x;
+  const bool fast = x.is_cpu() && x.dim() == 4 &&
+                    x.is_contiguous(at::MemoryFormat::ChannelsLast) &&
+                    !(torch::GradMode::is_enabled() && x.requires_grad());
+  if (!fast) {
+    if (x.dim() == 4 && !x.is_cpu() &&
+        x.is_contiguous(at::MemoryFormat::ChannelsLast)) {
+      // GPU, channels-last: pad H and W of the NHWC view with
+      // reflection_pad3d (C padded by 0), which keeps the layout.
+      auto nhwc = x.permute({0, 2, 3, 1}).unsqueeze(1);  // [N, 1, H, W, C]
+      return torch::reflection_pad3d(nhwc, {0, 0, pad, pad, pad, pad})
+          .squeeze(1)
+          .permute({0, 3, 1, 2});
+    }
+    return torch::reflection_pad2d(x, {pad, pad, pad, pad});
+  }
+  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  TORCH_CHECK(pad < h && pad < w, "reflection padding ", pad,
+              " needs a frame larger than ", pad, " pixels, got ", h, "x", w);
+  const int64_t oh = h + 2 * pad, ow = w + 2 * pad;
+  auto out =
+      torch::empty({n, c, oh, ow},
+                   x.options().memory_format(at::MemoryFormat::ChannelsLast));
+  const int64_t pix = c * static_cast<int64_t>(x.element_size());
+  const auto* src = static_cast<const uint8_t*>(x.data_ptr());
+  auto* dst = static_cast<uint8_t*>(out.data_ptr());
+  at::parallel_for(0, n * oh, 8, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t b = r / oh;
+      int64_t ih = r % oh - pad;
+      if (ih < 0) ih = -ih;
+      if (ih >= h) ih = 2 * (h - 1) - ih;
+      const uint8_t* srow = src + (b * h + ih) * w * pix;
+      uint8_t* drow = dst + r * ow * pix;
+      for (int64_t j = 0; j < pad; ++j)  // column j-pad reflects to pad-j
+        std::memcpy(drow + j * pix, srow + (pad - j) * pix, pix);
+      std::memcpy(drow + pad * pix, srow, w * pix);
+      for (int64_t j = 0; j < pad; ++j)  // column w+j reflects to w-2-j
+        std::memcpy(drow + (pad + w + j) * pix, srow + (w - 2 - j) * pix, pix);
+    }
+  });
+  return out;
+}
 
 torch::Tensor pixel_norm(const torch::Tensor& x, double eps) {
   return x * torch::rsqrt(x.pow(2).mean(1, /*keepdim=*/true) + eps);

@@ -1,5 +1,6 @@
 #include "neuralart/runtime/stylizer.h"
 
+#include <ATen/Context.h>
 #include <torch/script.h>
 #include <torch/torch.h>
 
@@ -92,7 +93,8 @@ struct Stylizer::Model {
 
   torch::Tensor forward(const torch::Tensor& x,
                         const torch::Tensor& mix) const {
-    if (info.torchscript) return script.forward({x}).toTensor();
+    // TorchScript code may view() its input: give it the plain layout.
+    if (info.torchscript) return script.forward({x.contiguous()}).toTensor();
     return net->forward(x, mix);
   }
 };
@@ -143,6 +145,12 @@ void place_model(Model& model, const torch::Device& device,
   } else {
     model.net->to(device, model.dtype);
     model.net->eval();
+    // Channels-last weights: the convolutions then run on NHWC activations
+    // without reordering (oneDNN on CPU, cuDNN on GPU).
+    torch::NoGradGuard no_grad;
+    for (auto& p : model.net->parameters())
+      if (p.dim() == 4)
+        p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
   }
 }
 
@@ -151,6 +159,9 @@ void place_model(Model& model, const torch::Device& device,
 Stylizer::Stylizer(const std::string& model_path,
                    const StylizerOptions& options)
     : options_(options), device_(parse_device(options.runtime.device)) {
+  // cuDNN picks the fastest algorithm per frame size (cached after the
+  // first frame of each size).
+  if (device_.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
   if (options_.runtime.precision == Precision::FP16 && device_.is_cpu()) {
     throw InvalidArgument(
         "precision fp16 needs a CUDA device; use fp32 (or bf16) on cpu");
@@ -175,7 +186,8 @@ void Stylizer::load_model(const std::string& model_path) {
     c10::InferenceMode inference;
     const int64_t side = options_.warmup_size;
     auto x = (torch::rand({1, 3, side, side}) * range_max(model->info.range))
-                 .to(device_, model->dtype);
+                 .to(device_, model->dtype)
+                 .contiguous(at::MemoryFormat::ChannelsLast);
     auto mix = torch::full({model->info.num_styles},
                            1.0 / static_cast<double>(model->info.num_styles));
     torch::Tensor y;
@@ -297,23 +309,68 @@ void Stylizer::process(const FrameView& in, const FrameView& out,
   apply_threads(options_.runtime.threads);
 
   const auto range = model->info.range;
-  auto x = frame_to_tensor(in, range).to(device_);
-  const int64_t h = in.height, w = in.width;
+  const auto layout = pixel_layout(in.format);
+  const int64_t h = in.height, w = in.width, bpp = layout.bytes_per_pixel;
+  const auto cl = at::MemoryFormat::ChannelsLast;
+
+  // The input's bytes [H, W, bpp] where the model runs: a view of the
+  // frame on the CPU; on a GPU one upload of the rows, as uint8.
+  torch::Tensor bytes;
+  if (device_.is_cpu()) {
+    bytes = torch::from_blob(in.data, {h, w, bpp}, {in.stride, bpp, 1},
+                             torch::kUInt8);
+  } else {
+    bytes = torch::from_blob(in.data, {h, in.stride}, torch::kUInt8)
+                .to(device_)
+                .narrow(1, 0, w * bpp)
+                .view({h, w, bpp});
+  }
+  // RGB planes [1, 3, H, W] (a strided view for RGB-ordered layouts).
+  torch::Tensor rgb;
+  if (layout.g == layout.r + 1 && layout.b == layout.r + 2) {
+    rgb = bytes.narrow(2, layout.r, 3);
+  } else {
+    rgb = bytes.index_select(
+        2, torch::tensor({layout.r, layout.g, layout.b}, torch::kLong)
+               .to(device_));
+  }
+  rgb = rgb.permute({2, 0, 1}).unsqueeze(0);
+
+  // uint8 -> the model's dtype, channels-last, in one pass; then the
+  // value range.
+  auto to_range = [range](torch::Tensor t) {
+    if (range == ValueRange::Unit) t.mul_(1.0 / 255.0);
+    if (range == ValueRange::Signed) t.mul_(1.0 / 127.5).sub_(1.0);
+    return t;
+  };
+  const bool blend = params.strength < 1.0;
   int64_t net_h = std::llround(static_cast<double>(h) * params.inference_scale);
   int64_t net_w = std::llround(static_cast<double>(w) * params.inference_scale);
   const int64_t min_side = model->info.torchscript ? 1 : kMinStyleNetSide;
   net_h = std::max(net_h, min_side);
   net_w = std::max(net_w, min_side);
+  const bool resize = net_h != h || net_w != w;
 
   namespace F = torch::nn::functional;
-  auto net_in = x;
-  if (net_h != h || net_w != w) {
+  torch::Tensor x;  // fp32 input, when blending or resizing needs it
+  if (blend || resize) x = to_range(rgb.to(torch::kFloat32).contiguous(cl));
+  torch::Tensor net_in;
+  if (resize) {
     const bool shrink = net_h < h || net_w < w;
     net_in = F::interpolate(x, F::InterpolateFuncOptions()
                                    .size(std::vector<int64_t>{net_h, net_w})
                                    .mode(torch::kBilinear)
                                    .align_corners(false)
-                                   .antialias(shrink));
+                                   .antialias(shrink))
+                 .to(model->dtype)
+                 .contiguous(cl);
+  } else {
+    net_in = torch::empty({1, 3, h, w}, torch::TensorOptions()
+                                            .dtype(model->dtype)
+                                            .device(device_)
+                                            .memory_format(cl));
+    net_in.copy_(rgb);
+    to_range(net_in);
   }
 
   torch::Tensor mix;
@@ -325,8 +382,7 @@ void Stylizer::process(const FrameView& in, const FrameView& out,
     mix = mix / mix.sum();
   }
 
-  auto y = model->forward(net_in.to(model->dtype), mix.to(device_))
-               .to(torch::kFloat32);
+  auto y = model->forward(net_in, mix.to(device_));
   if (y.dim() != 4 || y.size(0) != 1 || y.size(1) != 3) {
     throw InvalidArgument(model->info.path + ": output of shape " +
                           shape_string(y) +
@@ -334,14 +390,38 @@ void Stylizer::process(const FrameView& in, const FrameView& out,
                           "H, W] RGB)");
   }
   if (y.size(2) != h || y.size(3) != w) {
-    y = F::interpolate(y, F::InterpolateFuncOptions()
-                              .size(std::vector<int64_t>{h, w})
-                              .mode(torch::kBilinear)
-                              .align_corners(false));
+    y = F::interpolate(y.to(torch::kFloat32),
+                       F::InterpolateFuncOptions()
+                           .size(std::vector<int64_t>{h, w})
+                           .mode(torch::kBilinear)
+                           .align_corners(false));
   }
-  if (params.strength < 1.0) y = x + (y - x) * params.strength;
-  tensor_to_frame(y, range, out);
-  if (in.data != out.data) copy_alpha(in, out);
+  if (blend) y = x + (y.to(torch::kFloat32) - x) * params.strength;
+
+  if (device_.is_cpu()) {
+    tensor_to_frame(y, range, out);
+    if (in.data != out.data) copy_alpha(in, out);
+    return;
+  }
+  // GPU: bytes computed there, written over the uploaded input (which
+  // keeps its alpha), one download into a reused pinned buffer, then rows.
+  auto values = y.to(torch::kFloat32);
+  if (range == ValueRange::Unit) values.mul_(255.0);
+  if (range == ValueRange::Signed) values.add_(1.0).mul_(127.5);
+  auto out_bytes = values.round_().clamp_(0, 255).to(torch::kUInt8)[0];
+  auto result = bytes.contiguous();
+  result.select(2, layout.r).copy_(out_bytes[0]);
+  result.select(2, layout.g).copy_(out_bytes[1]);
+  result.select(2, layout.b).copy_(out_bytes[2]);
+  if (!pinned_.defined() || pinned_.numel() != h * w * bpp) {
+    pinned_ = torch::empty(
+        {h, w * bpp}, torch::TensorOptions(torch::kUInt8).pinned_memory(true));
+  }
+  pinned_.copy_(result.view({h, w * bpp}));
+  const auto* src = pinned_.data_ptr<uint8_t>();
+  for (int64_t row = 0; row < h; ++row)
+    std::memcpy(out.data + row * out.stride, src + row * w * bpp,
+                static_cast<size_t>(w * bpp));
 }
 
 }  // namespace neuralart

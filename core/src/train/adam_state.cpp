@@ -2,20 +2,41 @@
 
 #include <torch/torch.h>
 
+#include <sstream>
+#include <string>
+#include <type_traits>
+
 namespace neuralart {
+namespace {
+
+// The optimiser's key for a parameter's state: the TensorImpl address as
+// a string in LibTorch 1.x, the address itself in 2.x.
+template <typename Map>
+typename Map::key_type state_key(const Map&, const torch::Tensor& param) {
+  if constexpr (std::is_same_v<typename Map::key_type, std::string>) {
+    std::ostringstream s;  // what c10::guts::to_string did
+    s << param.unsafeGetTensorImpl();
+    return s.str();
+  } else {
+    return static_cast<typename Map::key_type>(param.unsafeGetTensorImpl());
+  }
+}
+
+}  // namespace
 
 void put_adam_state(TensorFile& f, const std::string& prefix,
                     torch::optim::Adam& opt) {
   auto& state = opt.state();
   const auto& params = opt.param_groups().at(0).params();
   for (size_t i = 0; i < params.size(); ++i) {
-    auto it = state.find(c10::guts::to_string(params[i].unsafeGetTensorImpl()));
+    auto it = state.find(state_key(state, params[i]));
     if (it == state.end()) continue;
     auto& s = static_cast<torch::optim::AdamParamState&>(*it->second);
     const auto key = prefix + std::to_string(i);
     f.tensors[key + ".exp_avg"] = s.exp_avg();
     f.tensors[key + ".exp_avg_sq"] = s.exp_avg_sq();
-    f.tensors[key + ".step"] = torch::tensor({s.step()}, torch::kInt64);
+    f.tensors[key + ".step"] =
+        torch::tensor({static_cast<int64_t>(s.step())}, torch::kInt64);
   }
 }
 
@@ -36,7 +57,7 @@ void get_adam_state(const TensorFile& f, const std::string& prefix,
     const auto device = params[i].device();  // the state lives with it
     s->exp_avg(avg->second.to(device).clone());
     s->exp_avg_sq(sq->second.to(device).clone());
-    state[c10::guts::to_string(params[i].unsafeGetTensorImpl())] = std::move(s);
+    state[state_key(state, params[i])] = std::move(s);
   }
 }
 

@@ -6,7 +6,7 @@
 
 #include "neuralart/error.h"
 
-#ifdef USE_C10D_GLOO
+#ifdef NEURALART_WITH_GLOO
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -104,7 +104,7 @@ torch::Tensor rank_slice(const torch::Tensor& global, int rank, int world) {
   return global.narrow(0, rank * share, share);
 }
 
-#ifdef USE_C10D_GLOO
+#ifdef NEURALART_WITH_GLOO
 
 namespace {
 bool is_loopback(const std::string& host) {
@@ -311,7 +311,7 @@ std::vector<double> DataParallel::average(const std::vector<double>&) {
 bool DataParallel::any(bool) { no_gloo(); }
 void DataParallel::barrier() { no_gloo(); }
 
-#endif  // USE_C10D_GLOO
+#endif  // NEURALART_WITH_GLOO
 
 void DataParallel::broadcast_module(torch::nn::Module& module) {
   auto tensors = module.parameters();

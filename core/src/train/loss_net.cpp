@@ -165,60 +165,15 @@ int64_t dtype_bytes(const std::string& dtype) {
   return -1;
 }
 
-// Where one weight lives: group, byte offset within the group, shape.
-struct WeightEntry {
-  size_t group = 0;
-  int64_t offset = 0;
-  std::vector<int64_t> shape;
-  std::string dtype;
-};
-
-struct Manifest {
-  std::vector<std::vector<std::string>> group_paths;
-  std::vector<int64_t> group_bytes;
-  std::map<std::string, WeightEntry> weights;  // by full name
-};
+using Manifest = TfjsManifest;
+using WeightEntry = TfjsWeight;
 
 Manifest read_manifest(const std::string& path) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot open TensorFlow.js model.json");
-  json j;
-  try {
-    in >> j;
-  } catch (const json::exception& e) {
-    throw Error(path + ": not valid JSON: " + e.what());
-  }
-  if (!j.is_object() || !j.contains("weightsManifest") ||
-      !j["weightsManifest"].is_array())
-    throw Error(path +
-                ": not a TensorFlow.js layers model (no weightsManifest)");
-  Manifest m;
-  try {
-    for (const auto& g : j["weightsManifest"]) {
-      const size_t gi = m.group_paths.size();
-      m.group_paths.push_back(g.at("paths").get<std::vector<std::string>>());
-      int64_t offset = 0;
-      for (const auto& w : g.at("weights")) {
-        WeightEntry e;
-        e.group = gi;
-        e.offset = offset;
-        e.shape = w.at("shape").get<std::vector<int64_t>>();
-        e.dtype = w.value("dtype", "float32");
-        const auto name = w.at("name").get<std::string>();
-        if (w.contains("quantization"))
-          e.dtype = "quantized";  // sizes unknown: refused when used
-        int64_t count = 1;
-        for (auto d : e.shape) count *= d;
-        const int64_t bytes = dtype_bytes(e.dtype);
-        offset += count * std::max<int64_t>(bytes, 1);
-        m.weights[name] = e;
-      }
-      m.group_bytes.push_back(offset);
-    }
-  } catch (const json::exception& e) {
-    throw Error(path + ": malformed weightsManifest: " + e.what());
-  }
-  return m;
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_tfjs_manifest(text.str(), path);
 }
 
 // Finds "block1_conv1/kernel" whether or not the export prefixed it.
@@ -234,6 +189,70 @@ const WeightEntry* find_weight(const Manifest& m, const std::string& name) {
 }
 
 }  // namespace
+
+TfjsManifest parse_tfjs_manifest(const std::string& text,
+                                 const std::string& origin) {
+  // Limits that no VGG export comes near; they keep every size below
+  // int64 overflow and every allocation made from them small.
+  constexpr int64_t kMaxWeightElements = int64_t{1} << 31;
+  constexpr int64_t kMaxGroupBytes = int64_t{1} << 32;
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    throw Error(origin + ": not valid JSON: " + e.what());
+  }
+  if (!j.is_object() || !j.contains("weightsManifest") ||
+      !j["weightsManifest"].is_array())
+    throw Error(origin +
+                ": not a TensorFlow.js layers model (no weightsManifest)");
+  TfjsManifest m;
+  try {
+    for (const auto& g : j["weightsManifest"]) {
+      const size_t gi = m.group_paths.size();
+      auto paths = g.at("paths").get<std::vector<std::string>>();
+      for (const auto& p : paths) {
+        // Shards live beside model.json: no absolute paths, no "..".
+        const fs::path rel(p);
+        bool escapes = p.empty() || rel.is_absolute();
+        for (const auto& part : rel) escapes = escapes || part == "..";
+        if (escapes)
+          throw Error(origin + ": weight shard path '" + p +
+                      "' leaves the model's folder");
+      }
+      m.group_paths.push_back(std::move(paths));
+      int64_t offset = 0;
+      for (const auto& w : g.at("weights")) {
+        TfjsWeight e;
+        e.group = gi;
+        e.offset = offset;
+        e.shape = w.at("shape").get<std::vector<int64_t>>();
+        e.dtype = w.value("dtype", "float32");
+        const auto name = w.at("name").get<std::string>();
+        if (w.contains("quantization"))
+          e.dtype = "quantized";  // sizes unknown: refused when used
+        int64_t count = 1;
+        for (auto d : e.shape) {
+          if (d < 0 || (d > 0 && count > kMaxWeightElements / d))
+            throw Error(origin + ": weight " + name + " has shape " +
+                        shape_string(e.shape) +
+                        " (negative or over 2^31 elements)");
+          count *= d;
+        }
+        const int64_t bytes = std::max<int64_t>(dtype_bytes(e.dtype), 1);
+        offset += count * bytes;
+        if (offset > kMaxGroupBytes)
+          throw Error(origin + ": weight group " + std::to_string(gi) +
+                      " declares over 4 GiB");
+        m.weights[name] = e;
+      }
+      m.group_bytes.push_back(offset);
+    }
+  } catch (const json::exception& e) {
+    throw Error(origin + ": malformed weightsManifest: " + e.what());
+  }
+  return m;
+}
 
 std::unique_ptr<LossNet> load_vgg19_tfjs(
     const std::string& model_json, const std::vector<std::string>& layers) {

@@ -14,8 +14,10 @@
 #include "neuralart/bundle.h"
 #include "neuralart/error.h"
 #include "neuralart/models/load.h"
+#include "neuralart/runtime/runtime_options.h"
 #include "neuralart/tensor_file.h"
 #include "neuralart/train/adam_state.h"
+#include "neuralart/train/distributed.h"
 #include "neuralart/train/style_train.h"
 
 namespace neuralart {
@@ -139,18 +141,25 @@ StyleTrainer::StyleTrainer(StyleTrainOptions options,
                            std::vector<torch::Tensor> content,
                            std::vector<torch::Tensor> styles,
                            std::vector<std::string> style_names,
-                           std::string run_dir)
+                           std::string run_dir,
+                           std::shared_ptr<DataParallel> parallel)
     : options_(std::move(options)),
       content_(std::move(content)),
       styles_(std::move(styles)),
       style_names_(std::move(style_names)),
-      run_dir_(std::move(run_dir)) {
+      run_dir_(std::move(run_dir)),
+      device_(parse_device(options_.device)),
+      parallel_(std::move(parallel)) {
   if (styles_.empty()) throw InvalidArgument("at least one style is needed");
   if (style_names_.size() != styles_.size())
     throw InvalidArgument("one name per style is needed");
   options_.model.num_styles = static_cast<int64_t>(styles_.size());
   options_.validate();
   if (content_.empty()) throw InvalidArgument("no content images");
+  if (options_.batch % world_size() != 0)
+    throw InvalidArgument("--batch " + std::to_string(options_.batch) +
+                          " must be a multiple of the " +
+                          std::to_string(world_size()) + " processes");
   for (size_t i = 0; i < content_.size(); ++i) {
     const auto& c = content_[i];
     if (c.dim() != 3 || c.size(0) != 3 || c.scalar_type() != torch::kUInt8)
@@ -162,15 +171,20 @@ StyleTrainer::StyleTrainer(StyleTrainOptions options,
           std::to_string(c.size(2)) + "x" + std::to_string(c.size(1)) +
           ") is smaller than the crop size " + std::to_string(options_.size));
   }
-  fs::create_directories(run_dir_);
+  if (is_main()) fs::create_directories(run_dir_);
 
   loss_net_ = make_loss_net(options_.loss_net, union_layers(options_.loss));
+  loss_net_->to(device_);
   for (auto& s : styles_) {
-    s = s.to(torch::kFloat32);
+    s = s.to(device_, torch::kFloat32);
     targets_.push_back(style_targets(*loss_net_, s, options_.loss));
   }
   torch::manual_seed(options_.seed);
+  // The data's own generator: ranks in one process (tests) or several
+  // draw the same sequence of crops and styles.
+  rng_ = at::make_generator<at::CPUGeneratorImpl>(options_.seed);
   net_ = StyleNet(options_.model);
+  net_->to(device_);
   net_->train();
   opt_ = std::make_unique<torch::optim::Adam>(
       net_->parameters(), torch::optim::AdamOptions(options_.lr));
@@ -179,7 +193,17 @@ StyleTrainer::StyleTrainer(StyleTrainOptions options,
   std::vector<torch::Tensor> previews;
   for (int64_t i = 0; i < k; ++i)
     previews.push_back(center_crop(content_[i], options_.size));
-  preview_batch_ = torch::stack(previews).to(torch::kFloat32);
+  preview_batch_ = torch::stack(previews).to(device_, torch::kFloat32);
+}
+
+StyleTrainer::~StyleTrainer() = default;
+
+int StyleTrainer::world_size() const {
+  return parallel_ ? parallel_->world_size() : 1;
+}
+
+bool StyleTrainer::is_main() const {
+  return !parallel_ || parallel_->is_main();
 }
 
 std::string StyleTrainer::checkpoint_path() const {
@@ -195,19 +219,27 @@ bool StyleTrainer::has_checkpoint() const {
 }
 
 torch::Tensor StyleTrainer::random_batch() {
+  // Every rank draws the whole global batch (same generator state) and
+  // keeps its share, so N ranks see what one process would.
   const int64_t s = options_.size;
+  const int64_t share = options_.batch / world_size();
+  const int64_t first = parallel_ ? parallel_->rank() * share : 0;
   std::vector<torch::Tensor> crops;
   for (int64_t b = 0; b < options_.batch; ++b) {
-    const auto idx = torch::randint(static_cast<int64_t>(content_.size()), {1})
-                         .item<int64_t>();
+    const auto idx =
+        torch::randint(static_cast<int64_t>(content_.size()), {1}, rng_)
+            .item<int64_t>();
     const auto& img = content_[idx];
-    const auto top = torch::randint(img.size(1) - s + 1, {1}).item<int64_t>();
-    const auto left = torch::randint(img.size(2) - s + 1, {1}).item<int64_t>();
+    const auto top =
+        torch::randint(img.size(1) - s + 1, {1}, rng_).item<int64_t>();
+    const auto left =
+        torch::randint(img.size(2) - s + 1, {1}, rng_).item<int64_t>();
     auto crop = img.slice(1, top, top + s).slice(2, left, left + s);
-    if (torch::randint(2, {1}).item<int64_t>() == 1) crop = crop.flip({2});
-    crops.push_back(crop);
+    if (torch::randint(2, {1}, rng_).item<int64_t>() == 1)
+      crop = crop.flip({2});
+    if (b >= first && b < first + share) crops.push_back(crop);
   }
-  return torch::stack(crops).to(torch::kFloat32);
+  return torch::stack(crops).to(device_).to(torch::kFloat32);
 }
 
 torch::Tensor StyleTrainer::temporal_loss(const torch::Tensor& batch,
@@ -215,14 +247,20 @@ torch::Tensor StyleTrainer::temporal_loss(const torch::Tensor& batch,
                                           const torch::Tensor& mix) {
   // A small random similarity transform T (as between video frames): the
   // network should commute with it, net(T x) == T net(x). No optical flow.
-  const int64_t n = batch.size(0);
-  auto angle = (torch::rand({n}) * 2 - 1) * (2.0 * M_PI / 180.0);
-  auto scale = 1.0 + (torch::rand({n}) * 2 - 1) * 0.04;
-  auto shift = (torch::rand({n, 2}) * 2 - 1) * 0.03;
+  // Drawn for the global batch (as random_batch), this rank's share kept.
+  const int64_t n = batch.size(0), all = n * world_size();
+  const int64_t first = parallel_ ? parallel_->rank() * n : 0;
+  auto angle = ((torch::rand({all}, rng_) * 2 - 1) * (2.0 * M_PI / 180.0))
+                   .narrow(0, first, n);
+  auto scale =
+      (1.0 + (torch::rand({all}, rng_) * 2 - 1) * 0.04).narrow(0, first, n);
+  auto shift =
+      ((torch::rand({all, 2}, rng_) * 2 - 1) * 0.03).narrow(0, first, n);
   auto cos = torch::cos(angle) / scale, sin = torch::sin(angle) / scale;
   auto theta = torch::stack({torch::stack({cos, -sin, shift.select(1, 0)}, 1),
                              torch::stack({sin, cos, shift.select(1, 1)}, 1)},
-                            1);
+                            1)
+                   .to(batch.device());
   auto grid = torch::nn::functional::affine_grid(theta, batch.sizes(),
                                                  /*align_corners=*/false);
   namespace F = torch::nn::functional;
@@ -239,7 +277,9 @@ torch::Tensor StyleTrainer::temporal_loss(const torch::Tensor& batch,
   auto out_of_moved = net_->forward(moved_in, mix);
   auto moved_out = sample(output, false);
   // Only where T maps inside the frame: borders are invented content.
-  auto mask = (sample(torch::ones({n, 1, batch.size(2), batch.size(3)}), true)
+  auto mask = (sample(torch::ones({n, 1, batch.size(2), batch.size(3)},
+                                  batch.options()),
+                      true)
                    .gt(0.999))
                   .to(torch::kFloat32);
   auto diff = (out_of_moved - moved_out) / 255.0;
@@ -247,11 +287,18 @@ torch::Tensor StyleTrainer::temporal_loss(const torch::Tensor& batch,
 }
 
 StyleTrainStats StyleTrainer::step() {
+  if (parallel_ && !replicas_synced_) {
+    // Same seed, so the same weights everywhere; rank 0's (perhaps
+    // resumed) are broadcast anyway, so that no rank can start from
+    // anything else. Collective, hence here and not in the constructor.
+    parallel_->broadcast_module(*net_);
+    replicas_synced_ = true;
+  }
   const auto t0 = std::chrono::steady_clock::now();
   StyleTrainStats stats;
   stats.style_index =
-      torch::randint(options_.model.num_styles, {1}).item<int64_t>();
-  const auto mix = net_->one_hot(stats.style_index);
+      torch::randint(options_.model.num_styles, {1}, rng_).item<int64_t>();
+  const auto mix = net_->one_hot(stats.style_index).to(device_);
   auto x = random_batch();
   auto y = net_->forward(x, mix);
 
@@ -269,7 +316,7 @@ StyleTrainStats StyleTrainer::step() {
   auto c_loss = content_loss(content_feats, content_targets);
 
   const auto& targets = targets_[stats.style_index];
-  torch::Tensor s_loss = torch::zeros({});
+  torch::Tensor s_loss = torch::zeros({}, y.options());
   size_t k = 0;
   const auto levels = image_pyramid(y, cfg.pyramid_levels);
   for (size_t lv = 0; lv < levels.size(); ++lv) {
@@ -297,20 +344,26 @@ StyleTrainStats StyleTrainer::step() {
   }
   opt_->zero_grad();
   total.backward();
+  if (parallel_) parallel_->average_gradients(*net_);
   opt_->step();
   ++step_;
 
   stats.step = step_;
-  stats.content = c_loss.item<double>();
-  stats.style = s_loss.item<double>();
-  stats.tv = tv.item<double>();
-  stats.temporal = temporal.defined() ? temporal.item<double>() : 0.0;
-  stats.total = total.item<double>();
+  std::vector<double> values{
+      c_loss.item<double>(), s_loss.item<double>(), tv.item<double>(),
+      temporal.defined() ? temporal.item<double>() : 0.0, total.item<double>()};
+  // Global means, so every rank logs (and checks) the same numbers.
+  if (parallel_) values = parallel_->average(values);
+  stats.content = values[0];
+  stats.style = values[1];
+  stats.tv = values[2];
+  stats.temporal = values[3];
+  stats.total = values[4];
   const double dt =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
           .count();
   seconds_ += dt;
-  stats.images_per_second = options_.batch / std::max(dt, 1e-9);
+  stats.images_per_second = options_.batch / std::max(dt, 1e-9);  // global
   if (!std::isfinite(stats.total))
     throw Error("style training diverged: loss " + std::to_string(stats.total) +
                 " at step " + std::to_string(step_) +
@@ -337,18 +390,22 @@ torch::Tensor StyleTrainer::previews() {
     rows.push_back(
         net_->forward(preview_batch_, net_->one_hot(s)).clamp(0, 255));
   net_->train();
-  return torch::cat(rows);
+  return torch::cat(rows).cpu();
 }
 
 int64_t StyleTrainer::train(const StyleTrainCallbacks& callbacks) {
   while (step_ < options_.steps) {
-    if (callbacks.stop && callbacks.stop->load()) break;
+    bool stop = callbacks.stop && callbacks.stop->load();
+    // Every rank stops at the same step when any of them was interrupted.
+    if (parallel_) stop = parallel_->any(stop);
+    if (stop) break;
     const auto stats = step();
-    if (step_ % options_.log_every == 0 || step_ == options_.steps)
+    if (is_main() &&
+        (step_ % options_.log_every == 0 || step_ == options_.steps))
       append_csv(stats);
     if (callbacks.on_step) callbacks.on_step(stats);
-    if (options_.preview_every > 0 && step_ % options_.preview_every == 0 &&
-        callbacks.on_preview)
+    if (is_main() && options_.preview_every > 0 &&
+        step_ % options_.preview_every == 0 && callbacks.on_preview)
       callbacks.on_preview(step_, previews());
     if (step_ % options_.checkpoint_every == 0) save_checkpoint();
   }
@@ -357,18 +414,31 @@ int64_t StyleTrainer::train(const StyleTrainCallbacks& callbacks) {
 }
 
 void StyleTrainer::save_checkpoint() const {
+  if (!is_main()) return;
   TensorFile f;
   for (const auto& p : net_->named_parameters())
     f.tensors["net." + p.key()] = p.value().detach();
   put_adam_state(f, "adam.", *opt_);
-  f.tensors["rng"] = at::detail::getDefaultCPUGenerator().get_state();
-  nlohmann::json meta = {{"options", options_.to_json()},
-                         {"step", step_},
-                         {"seconds", seconds_},
-                         {"styles", style_names_},
-                         {"provenance", provenance}};
+  f.tensors["rng"] = rng_.get_state();
+  nlohmann::json meta = {
+      {"options", options_.to_json()}, {"step", step_},
+      {"seconds", seconds_},           {"world_size", world_size()},
+      {"styles", style_names_},        {"provenance", provenance}};
   f.metadata[kCheckpointKey] = meta.dump();
   write_tensor_file(checkpoint_path(), f);
+}
+
+int StyleTrainer::checkpoint_world_size(const std::string& run_dir) {
+  const auto path = (fs::path(run_dir) / kCheckpointFile).string();
+  if (!fs::exists(path)) return 1;
+  const auto f = read_tensor_file(path);
+  const auto it = f.metadata.find(kCheckpointKey);
+  if (it == f.metadata.end()) throw Error(path + ": not a style checkpoint");
+  try {
+    return nlohmann::json::parse(it->second).value("world_size", 1);
+  } catch (const std::exception& e) {
+    throw Error(path + ": malformed checkpoint metadata: " + e.what());
+  }
 }
 
 void StyleTrainer::resume() {
@@ -393,6 +463,8 @@ void StyleTrainer::resume() {
                   ", this run asks for " + now +
                   " (use another --work-dir, or the same options)");
   };
+  mismatch("world size", std::to_string(meta.value("world_size", 1)),
+           std::to_string(world_size()));
   mismatch("model", saved.model.to_json().dump(),
            options_.model.to_json().dump());
   mismatch("loss network", saved.loss_net, options_.loss_net);
@@ -414,8 +486,7 @@ void StyleTrainer::resume() {
   get_adam_state(f, "adam.", *opt_);
   step_ = meta.at("step");
   seconds_ = meta.value("seconds", 0.0);
-  auto gen = at::detail::getDefaultCPUGenerator();
-  gen.set_state(f.tensors.at("rng"));
+  rng_.set_state(f.tensors.at("rng"));
   // The loss log continues from the checkpoint: drop rows written after it.
   const auto csv = csv_path();
   if (fs::exists(csv)) {

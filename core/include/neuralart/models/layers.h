@@ -12,6 +12,12 @@ namespace neuralart {
 // batch-dependent behaviour, so one frame looks like a batch of frames.
 torch::Tensor pixel_norm(const torch::Tensor& x, double eps = 1e-8);
 
+// Reflection padding by `pad` pixels on all four sides. CPU tensors in
+// channels-last layout (any dtype, bf16 included, which LibTorch 1.13's
+// reflection_pad2d lacks) are padded by one pass of row copies that keeps
+// the layout; anything else goes to torch::reflection_pad2d.
+torch::Tensor reflection_pad(const torch::Tensor& x, int64_t pad);
+
 // 2-D convolution with optional spectral normalisation (Miyato et al.
 // 2018). LibTorch has no spectral_norm; this keeps the power-iteration
 // vector `u` as a buffer, updated once per training forward.

@@ -87,6 +87,7 @@ class Stylizer {
   torch::Device device_;
   mutable std::mutex mutex_;  // guards model_
   std::shared_ptr<const Model> model_;
+  torch::Tensor pinned_;  // GPU -> host staging buffer, reused per frame
 };
 
 }  // namespace neuralart

@@ -39,6 +39,26 @@ class LossNet {
 // Loads block1_conv1 .. the conv of the deepest layer in `layers` only.
 // Throws Error naming the layer and the file for a missing shard, a shape
 // mismatch, a short shard or an unknown layer name.
+// A TensorFlow.js layers model's weightsManifest (model.json): where each
+// weight lives (shard group, byte offset in the group, shape, dtype).
+struct TfjsWeight {
+  size_t group = 0;
+  int64_t offset = 0;
+  std::vector<int64_t> shape;
+  std::string dtype;
+};
+struct TfjsManifest {
+  std::vector<std::vector<std::string>> group_paths;
+  std::vector<int64_t> group_bytes;
+  std::map<std::string, TfjsWeight> weights;  // by full name
+};
+// Parses model.json text. Throws Error naming `origin` for bad JSON, a
+// missing or malformed manifest, negative or huge shapes (over 2^31
+// elements per weight, 4 GiB per group) and shard paths that leave the
+// model's folder.
+TfjsManifest parse_tfjs_manifest(const std::string& text,
+                                 const std::string& origin);
+
 std::unique_ptr<LossNet> load_vgg19_tfjs(
     const std::string& model_json, const std::vector<std::string>& layers);
 

@@ -78,6 +78,9 @@ struct StyleTrainOptions {
   int64_t log_every = 10;
   int64_t preview_count = 4;
   uint64_t seed = 1;
+  // cpu, cuda or cuda:N. Not stored in checkpoints: a run may resume
+  // elsewhere.
+  std::string device = "cpu";
 
   nlohmann::json to_json() const;
   static StyleTrainOptions from_json(const nlohmann::json& j);
@@ -99,13 +102,23 @@ struct StyleTrainCallbacks {
   const std::atomic<bool>* stop = nullptr;  // set by a Ctrl-C handler
 };
 
+class DataParallel;
+
 // Content images as uint8 [3, H, W] RGB with min(H, W) >= options.size.
 // Styles as float [1, 3, h, w] RGB 0-255.
+//
+// Data-parallel over several processes when given a DataParallel: every
+// rank draws the same global batch of crops and the same style (same seed)
+// and trains on its 1/world share; gradients are averaged before each Adam
+// step, so N ranks follow one process with the same global batch. Rank 0
+// alone writes losses.csv, previews and checkpoints.
 class StyleTrainer {
  public:
   StyleTrainer(StyleTrainOptions options, std::vector<torch::Tensor> content,
                std::vector<torch::Tensor> styles,
-               std::vector<std::string> style_names, std::string run_dir);
+               std::vector<std::string> style_names, std::string run_dir,
+               std::shared_ptr<DataParallel> parallel = nullptr);
+  ~StyleTrainer();
 
   // Continues RUN_DIR/checkpoint.ckpt: model, optimiser, step, RNG. The
   // architecture, loss network and layers must match; steps, logging and
@@ -118,7 +131,8 @@ class StyleTrainer {
   int64_t train(const StyleTrainCallbacks& callbacks);
   StyleTrainStats step();  // one optimisation step (public for tests)
 
-  void save_checkpoint() const;  // atomic: temp file, then rename
+  // Atomic (temp file, then rename); rank 0 only, a no-op on other ranks.
+  void save_checkpoint() const;
   // Writes the model as a neuralart style bundle with provenance.
   void export_bundle(const std::string& path) const;
 
@@ -129,6 +143,10 @@ class StyleTrainer {
   torch::Tensor loss_plot() const;
 
   int64_t current_step() const { return step_; }
+  int world_size() const;
+  bool is_main() const;  // rank 0 (or a single process)
+  // World size recorded in RUN_DIR's checkpoint (1 when it has none).
+  static int checkpoint_world_size(const std::string& run_dir);
   const StyleTrainOptions& options() const { return options_; }
   StyleNet model() const { return net_; }
   std::string checkpoint_path() const;
@@ -153,6 +171,10 @@ class StyleTrainer {
   torch::Tensor preview_batch_;
   int64_t step_ = 0;
   double seconds_ = 0;  // training time so far, across resumes
+  torch::Device device_{torch::kCPU};
+  std::shared_ptr<DataParallel> parallel_;
+  bool replicas_synced_ = false;  // rank 0's model broadcast yet
+  at::Generator rng_;             // crops, flips, styles, temporal transforms
 };
 
 // Line plot of series (each a list of values, log scale) into
