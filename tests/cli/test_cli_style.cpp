@@ -207,6 +207,40 @@ TEST(CliStyle, TrainsResumesAndWritesABundle) {
   EXPECT_EQ(meta.provenance.at("content").at("images"), 3);
 }
 
+TEST(CliStyle, LaunchTwoProcessesTrainOneModel) {
+  Images im;
+  const auto model = im.dir.file("m.bundle");
+  auto args_with = [&](int batch) {
+    return " -- style --style " + im.style + " --content " + im.folder +
+           " --size 32 --batch " + std::to_string(batch) +
+           " --width 4 --res-blocks 1 --log-every 1 --threads 1 --out " + model;
+  };
+  const std::string args = args_with(4);
+  auto r = run("launch --nproc 2" + args + " --steps 3");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(has(r, "x 2 processes")) << r.out;
+  auto meta = read_bundle_meta(model);
+  EXPECT_EQ(meta.provenance.at("processes"), 2);
+  EXPECT_EQ(meta.provenance.at("training").at("batch"), 4);  // global
+  std::ifstream csv(model + ".run/losses.csv");
+  int rows = 0;
+  for (std::string line; std::getline(csv, line);) rows += !line.empty();
+  EXPECT_EQ(rows, 4);  // header + 3 steps, written by rank 0 alone
+  // One process cannot resume a two-process run; two can.
+  r = run("style --style " + im.style + " --content " + im.folder +
+          " --size 32 --batch 4 --width 4 --res-blocks 1 --threads 1 --out " +
+          model + " --steps 4 --resume");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_TRUE(has(r, "2 process(es)")) << r.out;
+  r = run("launch --nproc 2" + args + " --steps 4 --resume");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(read_bundle_meta(model).provenance.at("steps"), 4);
+  // The global batch must split evenly.
+  r = run("launch --nproc 2" + args_with(3) + "2 --steps 1");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_TRUE(has(r, "multiple of the 2 processes")) << r.out;
+}
+
 TEST(CliStyle, EpochsAndTemporal) {
   Images im;
   const auto model = im.dir.file("t.bundle");

@@ -487,9 +487,10 @@ void StyleTrainer::resume() {
   step_ = meta.at("step");
   seconds_ = meta.value("seconds", 0.0);
   rng_.set_state(f.tensors.at("rng"));
-  // The loss log continues from the checkpoint: drop rows written after it.
+  // The loss log continues from the checkpoint: drop rows written after it
+  // (rank 0 owns the file).
   const auto csv = csv_path();
-  if (fs::exists(csv)) {
+  if (is_main() && fs::exists(csv)) {
     std::ifstream in(csv);
     std::ostringstream kept;
     std::string line;
@@ -511,6 +512,7 @@ void StyleTrainer::export_bundle(const std::string& path) const {
   meta.provenance["trainer"] = "neuralart-train style";
   meta.provenance["steps"] = step_;
   meta.provenance["training_seconds"] = std::round(seconds_);
+  meta.provenance["processes"] = world_size();
   meta.provenance["training"] = options_.to_json();
   save_bundle(path, meta, *net_);
 }
