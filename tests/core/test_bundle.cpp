@@ -166,3 +166,19 @@ TEST(Bundle, LooksLikeBundleWhenTheLengthStartsWithP) {
   std::ofstream(zip, std::ios::binary).write(zip_bytes, sizeof zip_bytes);
   EXPECT_FALSE(looks_like_bundle(zip));
 }
+
+TEST(Bundle, NonIntegerArchitectureValuesAreRefused_n) {
+  // A float where an integer belongs: nlohmann-json would cast it with
+  // undefined behaviour (1e300 to int64); the readers refuse it instead.
+  nlohmann::json style = {{"name", "transformer_net"},
+                          {"width", 1e300},
+                          {"res_blocks", 1},
+                          {"num_styles", 1}};
+  EXPECT_THROW(StyleNetOptions::from_json(style), InvalidArgument);
+  style["width"] = 8.5;
+  EXPECT_THROW(StyleNetOptions::from_json(style), InvalidArgument);
+  nlohmann::json dcgan = {{"name", "dcgan"}, {"latent_dim", 16},
+                          {"base_width", 8}, {"resolution", 32},
+                          {"channels", 3},   {"max_width", 6.4e76}};
+  EXPECT_THROW(DCGANOptions::from_json(dcgan), InvalidArgument);
+}

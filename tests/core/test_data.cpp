@@ -95,3 +95,16 @@ TEST(ImageSetFile, PackRoundTrip) {
   EXPECT_TRUE(torch::equal(back.labels, s.labels));
   EXPECT_EQ(back.description, "test set");
 }
+
+TEST(Mnist, EmptyAndImpossibleShapes_n) {
+  // Found by fuzz/fuzz_idx.cpp: a zero dimension made the size check pass
+  // and LibTorch then failed on [0, 178, 3e9, 3e9] with its own error.
+  std::vector<uint8_t> huge{0, 0, 8, 4, 0, 0, 0, 0, 0, 0, 0, 178};
+  for (int i = 0; i < 8; ++i) huge.push_back(0xb2);
+  EXPECT_THROW(parse_idx(huge, "huge"), Error);
+  // An honest empty file: zero images, no data bytes.
+  const std::vector<uint8_t> empty{0, 0, 8, 3,  0, 0, 0, 0,
+                                   0, 0, 0, 28, 0, 0, 0, 28};
+  const auto t = parse_idx(empty, "empty");
+  EXPECT_EQ(t.sizes(), (std::vector<int64_t>{0, 28, 28}));
+}

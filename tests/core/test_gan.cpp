@@ -1,6 +1,8 @@
 // Training mechanics of the GAN trainer.
 #include <gtest/gtest.h>
+
 #include <torch/torch.h>
+#include <limits>
 
 #include <filesystem>
 #include <fstream>
@@ -211,6 +213,75 @@ TEST(GanTrainer, StopFlagEndsEarlyWithCheckpoint) {
   EXPECT_EQ(t.train(cb), 2);
   auto r = GanTrainer::resume(dir.path.string(), squares(32), nullptr);
   EXPECT_EQ(r->current_step(), 2);
+}
+
+// Poisons the generator (NaN weights), as a diverging run would.
+void poison(GanTrainer& t) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : t.generator()->parameters())
+    p.fill_(std::numeric_limits<float>::quiet_NaN());
+}
+
+TEST(GanTrainer, NanLossRollsBackToTheCheckpointWithHalvedRates) {
+  TempDir dir;
+  auto o = tiny();
+  o.steps = 6;
+  GanTrainer t(o, squares(16), dir.file("run"));
+  t.step();
+  t.step();
+  t.save_checkpoint();  // step 2
+  const auto good = snapshot(*t.generator());
+  t.step();
+  poison(t);
+  std::vector<std::string> warnings;
+  GanCallbacks cb;
+  cb.on_warning = [&](const std::string& w) { warnings.push_back(w); };
+  EXPECT_EQ(t.train(cb), 6);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("rolled back to step 2"), std::string::npos)
+      << warnings[0];
+  EXPECT_DOUBLE_EQ(t.options().lr_g, o.lr_g / 2);
+  EXPECT_DOUBLE_EQ(t.options().lr_d, o.lr_d / 2);
+  for (const auto& p : t.generator()->parameters())
+    EXPECT_TRUE(torch::isfinite(p).all().item<bool>());
+  EXPECT_FALSE(same(good, snapshot(*t.generator())));  // trained on from 2
+}
+
+TEST(GanTrainer, NanLossStopsWithAdviceWhenItCannotRollBack_n) {
+  TempDir dir;
+  auto o = tiny();
+  GanTrainer fresh(o, squares(16), dir.file("fresh"));
+  poison(fresh);
+  try {
+    fresh.train({});
+    FAIL() << "a NaN run without a checkpoint went on";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("before the first checkpoint"),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("--lr-g"), std::string::npos);
+  }
+  // Diverging again and again: three roll-backs, then a clear stop.
+  o.steps = 50;
+  GanTrainer t(o, squares(16), dir.file("run"));
+  t.step();
+  t.save_checkpoint();
+  GanCallbacks cb;
+  int rollbacks = 0;
+  cb.on_warning = [&](const std::string&) {
+    ++rollbacks;
+    poison(t);
+  };
+  poison(t);
+  try {
+    t.train(cb);
+    FAIL() << "kept rolling back";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("after 3 roll-backs"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(rollbacks, 3);
 }
 
 TEST(GanTrainer, MismatchedData_n) {

@@ -339,6 +339,11 @@ TEST(Vgg19Tfjs, HostileManifests_n) {
   refused(R"({"weightsManifest": [{"paths": "s", "weights": []}]})",
           "malformed weightsManifest");
   refused("[[[[", "not valid JSON");
+  // Found by fuzz/fuzz_tfjs.cpp under UBSan: a float dimension was cast to
+  // int64 (undefined for 6.4e76).
+  refused(R"({"weightsManifest": [{"paths": ["s"], "weights": [
+      {"name": "a", "shape": [6.4e76]}]}]})",
+          "non-integer");
   // A valid one still parses, offsets in order.
   const auto m = parse_tfjs_manifest(R"({"weightsManifest": [{"paths":
       ["sub/s1"], "weights": [{"name": "a", "shape": [2, 3]},

@@ -3,6 +3,8 @@
 #include <torch/torch.h>
 #include <zlib.h>
 
+#include <algorithm>
+
 #include <filesystem>
 #include <fstream>
 
@@ -63,12 +65,18 @@ torch::Tensor parse_idx(const std::vector<uint8_t>& b,
     throw Error(origin + ": idx header is truncated");
   std::vector<int64_t> shape;
   uint64_t count = 1;
+  uint64_t extent = 1;  // product of the non-zero dimensions
   for (int d = 0; d < dims; ++d) {
     const uint8_t* p = &b[4 + 4 * d];
     uint64_t v = (uint64_t(p[0]) << 24) | (p[1] << 16) | (p[2] << 8) | p[3];
     if (v && count > b.size() / v)
       throw Error(origin + ": idx declares more data than the file holds");
     count *= v;
+    // An empty tensor still needs its other dimensions' product to fit
+    // (found by fuzz/fuzz_idx.cpp: [0, 178, 3e9, 3e9] overflowed).
+    if (v && extent > (uint64_t{1} << 40) / v)
+      throw Error(origin + ": idx declares an impossible shape");
+    extent *= std::max<uint64_t>(v, 1);
     shape.push_back(static_cast<int64_t>(v));
   }
   const size_t offset = 4 + 4 * dims;
@@ -77,7 +85,7 @@ torch::Tensor parse_idx(const std::vector<uint8_t>& b,
                 std::to_string(b.size() - offset) + " of " +
                 std::to_string(count) + " bytes)");
   auto t = torch::empty(shape, torch::kUInt8);
-  std::memcpy(t.data_ptr(), b.data() + offset, count);
+  if (count > 0) std::memcpy(t.data_ptr(), b.data() + offset, count);
   return t;
 }
 

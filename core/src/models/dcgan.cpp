@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "neuralart/error.h"
+#include "neuralart/util/json_int.h"
 
 namespace neuralart {
 namespace {
@@ -66,11 +67,12 @@ DCGANOptions DCGANOptions::from_json(const nlohmann::json& j) {
     throw InvalidArgument("architecture is not 'dcgan'");
   DCGANOptions o;
   try {
-    o.latent_dim = j.at("latent_dim").get<int64_t>();
-    o.base_width = j.at("base_width").get<int64_t>();
-    o.max_width = j.value("max_width", o.max_width);
-    o.resolution = j.at("resolution").get<int64_t>();
-    o.channels = j.at("channels").get<int64_t>();
+    o.latent_dim = json_int(j.at("latent_dim"), "dcgan latent_dim");
+    o.base_width = json_int(j.at("base_width"), "dcgan base_width");
+    if (j.contains("max_width"))
+      o.max_width = json_int(j.at("max_width"), "dcgan max_width");
+    o.resolution = json_int(j.at("resolution"), "dcgan resolution");
+    o.channels = json_int(j.at("channels"), "dcgan channels");
     o.g_norm = j.value("g_norm", o.g_norm);
     o.spectral_norm = j.value("spectral_norm", o.spectral_norm);
     o.minibatch_std = j.value("minibatch_std", o.minibatch_std);

@@ -4,6 +4,7 @@
 
 #include "neuralart/error.h"
 #include "neuralart/models/layers.h"
+#include "neuralart/util/json_int.h"
 
 namespace neuralart {
 
@@ -37,9 +38,9 @@ StyleNetOptions StyleNetOptions::from_json(const nlohmann::json& j) {
     throw InvalidArgument("architecture is not 'transformer_net'");
   StyleNetOptions o;
   try {
-    o.width = j.at("width").get<int64_t>();
-    o.res_blocks = j.at("res_blocks").get<int64_t>();
-    o.num_styles = j.at("num_styles").get<int64_t>();
+    o.width = json_int(j.at("width"), "transformer_net width");
+    o.res_blocks = json_int(j.at("res_blocks"), "transformer_net res_blocks");
+    o.num_styles = json_int(j.at("num_styles"), "transformer_net num_styles");
     o.value_range = j.value("value_range", o.value_range);
     o.output = j.value("output", std::string("linear"));
   } catch (const nlohmann::json::exception& e) {

@@ -453,6 +453,34 @@ GanStats GanTrainer::step() {
   return s;
 }
 
+void GanTrainer::roll_back(const GanStats& s, const GanCallbacks& cb) {
+  constexpr int kMaxRollbacks = 3;
+  const auto path = checkpoint_path();
+  std::ostringstream what;
+  what << "GAN training diverged at step " << s.step << " (D loss " << s.d_loss
+       << ", G loss " << s.g_loss << ")";
+  const auto advice =
+      "; try lower --lr-g/--lr-d, --loss hinge, --r1 10 or --spectral-norm";
+  if (!fs::exists(path))
+    throw Error(what.str() + " before the first checkpoint" + advice);
+  if (rollbacks_ >= kMaxRollbacks)
+    throw Error(what.str() + " again after " + std::to_string(rollbacks_) +
+                " roll-backs to " + path + " with halved learning rates" +
+                advice);
+  load_checkpoint(path);  // weights, optimisers, step, random stream
+  ++rollbacks_;
+  options_.lr_g *= 0.5;
+  options_.lr_d *= 0.5;
+  replicas_synced_ = false;
+  if (cb.on_warning && is_main()) {
+    std::ostringstream msg;
+    msg << what.str() << ": rolled back to step " << step_ << " of " << path
+        << " and halved the learning rates (lr-g " << options_.lr_g << ", lr-d "
+        << options_.lr_d << ")";
+    cb.on_warning(msg.str());
+  }
+}
+
 double GanTrainer::measure_diversity() {
   torch::NoGradGuard no_grad;
   if (real_diversity_ < 0) {
@@ -490,6 +518,10 @@ int64_t GanTrainer::train(const GanCallbacks& cb) {
     if (parallel_) stop = parallel_->any(stop);  // every rank stops together
     if (stop) break;
     auto s = step();
+    if (!std::isfinite(s.d_loss) || !std::isfinite(s.g_loss)) {
+      roll_back(s, cb);  // throws when it cannot
+      continue;
+    }
     ++window_steps;
     const double secs =
         std::chrono::duration<double>(clock::now() - window_start).count();

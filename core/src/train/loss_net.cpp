@@ -226,7 +226,16 @@ TfjsManifest parse_tfjs_manifest(const std::string& text,
         TfjsWeight e;
         e.group = gi;
         e.offset = offset;
-        e.shape = w.at("shape").get<std::vector<int64_t>>();
+        const auto& shape = w.at("shape");
+        if (!shape.is_array())
+          throw Error(origin + ": weight shape " + shape.dump() +
+                      " is not a list");
+        for (const auto& d : shape) {
+          if (!d.is_number_integer())
+            throw Error(origin + ": weight shape " + shape.dump() +
+                        " holds a non-integer");
+          e.shape.push_back(d.get<int64_t>());
+        }
         e.dtype = w.value("dtype", "float32");
         const auto name = w.at("name").get<std::string>();
         if (w.contains("quantization"))

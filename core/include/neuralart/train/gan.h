@@ -135,6 +135,9 @@ class GanTrainer {
   double measure_diversity();
   void append_csv(const GanStats& s) const;
   void load_checkpoint(const std::string& path);
+  // A non-finite loss: back to the last checkpoint with halved learning
+  // rates (at most kMaxRollbacks times), else an Error saying what to do.
+  void roll_back(const GanStats& s, const GanCallbacks& cb);
   torch::Tensor share(const torch::Tensor& global) const;  // this rank's
   AugmentParams augment_share(int64_t global_batch);
 
@@ -152,6 +155,7 @@ class GanTrainer {
   double real_diversity_ = -1;
   std::shared_ptr<DataParallel> parallel_;
   bool replicas_synced_ = false;  // rank 0's models broadcast yet
+  int rollbacks_ = 0;             // divergences recovered in this run
   // Draws batches, latents and augmentation: LibTorch's global generator
   // for one process (as before), a private copy of it per rank.
   at::Generator rng_;
