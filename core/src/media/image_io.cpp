@@ -6,15 +6,57 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include "neuralart/error.h"
 
 namespace neuralart {
 namespace fs = std::filesystem;
 
+namespace {
+
+// The formats the trainer documents, by their first bytes. OpenCV's imread
+// would also hand anything else to its other decoders (JPEG 2000, OpenEXR,
+// GDAL's hundreds of formats): a large attack surface for files from the
+// internet, closed here (docs/security.md).
+bool known_image_magic(const std::string& path) {
+  unsigned char b[12] = {0};
+  std::ifstream in(path, std::ios::binary);
+  in.read(reinterpret_cast<char*>(b), sizeof b);
+  const auto n = in.gcount();
+  auto is = [&](const char* magic, size_t len, size_t at = 0) {
+    return static_cast<size_t>(n) >= at + len &&
+           std::memcmp(b + at, magic, len) == 0;
+  };
+  return is("\x89PNG\r\n\x1a\n", 8) || is("\xff\xd8\xff", 3) ||
+         (is("RIFF", 4) && is("WEBP", 4, 8)) || is("BM", 2) || is("II*\0", 4) ||
+         is("MM\0*", 4) ||
+         (n >= 2 && b[0] == 'P' && b[1] >= '1' && b[1] <= '6');
+}
+
+// OpenCV refuses images over OPENCV_IO_MAX_IMAGE_PIXELS before allocating
+// them; its default (2^30 pixels, 3 GB decoded) is lowered to 2^28 (16k x
+// 16k) unless the user set it.
+void limit_decoded_pixels() {
+  static const bool once = [] {
+    setenv("OPENCV_IO_MAX_IMAGE_PIXELS", "268435456", /*overwrite=*/0);
+    return true;
+  }();
+  (void)once;
+}
+
+}  // namespace
+
 torch::Tensor load_image_rgb(const std::string& path) {
   if (!fs::exists(path)) throw Error(path + ": no such image file");
+  if (!known_image_magic(path))
+    throw Error(path +
+                ": not a PNG, JPEG, WebP, BMP, TIFF or PNM image (by its "
+                "first bytes)");
+  limit_decoded_pixels();
   cv::Mat bgr;
   try {
     bgr = cv::imread(path, cv::IMREAD_COLOR);
