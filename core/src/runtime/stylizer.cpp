@@ -36,7 +36,8 @@ std::string first_line(const c10::Error& e) {
 }
 
 // bf16 is only faster than fp32 on CPUs with native bf16 arithmetic
-// (measured: ~10-20% per frame with AVX512-BF16); elsewhere it is emulated.
+// (measured: 2.3x fp32 per frame with AVX512-BF16, docs/benchmarks.md);
+// elsewhere it is emulated.
 bool cpu_has_native_bf16() {
   std::ifstream cpuinfo("/proc/cpuinfo");
   std::string line;
