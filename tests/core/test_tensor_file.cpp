@@ -1,6 +1,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -160,4 +164,37 @@ TEST(RemoveTree, RemovesNestedFoldersButNotLinkTargets) {
   EXPECT_FALSE(std::filesystem::exists(root));
   EXPECT_TRUE(std::filesystem::exists(outside.file("keep.txt")));
   EXPECT_TRUE(neuralart::remove_tree(root.string()));  // already gone
+}
+
+TEST(TensorFile, KillDuringWriteKeepsTheLastFileLoadable) {
+  // A child process rewrites the file in a loop and is killed with SIGKILL
+  // at varied moments, as a trainer killed while checkpointing: the file
+  // must always load, as the old or the new version, never half of one.
+  TempDir dir;
+  const auto path = dir.file("checkpoint.ckpt");
+  neuralart::TensorFile old_file;
+  old_file.metadata["version"] = "old";
+  old_file.tensors["w"] = torch::zeros({1 << 18});
+  neuralart::write_tensor_file(path, old_file);
+  neuralart::TensorFile new_file;
+  new_file.metadata["version"] = "new";
+  new_file.tensors["w"] = torch::ones({4 << 20});  // 16 MB: a slow write
+  int saw_old = 0, saw_new = 0;
+  for (int trial = 0; trial < 12; ++trial) {
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      for (;;) neuralart::write_tensor_file(path, new_file);
+    }
+    usleep(5000 +
+           40000 * trial);  // 5 ms to 445 ms: before and after whole writes
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    const auto f = neuralart::read_tensor_file(path);  // throws if torn
+    const auto version = f.metadata.at("version");
+    ASSERT_TRUE(version == "old" || version == "new") << version;
+    (version == "old" ? saw_old : saw_new)++;
+  }
+  std::cout << "[ kill -9 ] the file loaded after all 12 kills: " << saw_old
+            << " times the old version, " << saw_new << " the new one\n";
 }
