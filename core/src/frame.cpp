@@ -95,21 +95,41 @@ void validate_frame(const FrameView& frame) {
                           " is smaller than width * " + std::to_string(bpp));
 }
 
-torch::Tensor frame_to_tensor(const FrameView& frame, ValueRange range,
-                              torch::ScalarType dtype) {
-  validate_frame(frame);
-  auto image = colour_view(frame).permute({2, 0, 1}).unsqueeze(0).to(dtype);
+torch::Tensor& bytes_to_range_(torch::Tensor& values, ValueRange range) {
   switch (range) {
     case ValueRange::Byte:
       break;
     case ValueRange::Unit:
-      image.div_(255.0);
+      values.div_(255.0);
       break;
     case ValueRange::Signed:
-      image.div_(127.5).sub_(1.0);
+      values.div_(127.5).sub_(1.0);
       break;
   }
-  return image.contiguous();
+  return values;
+}
+
+torch::Tensor range_to_bytes(const torch::Tensor& values_in, ValueRange range) {
+  auto values = values_in.to(torch::kFloat32);
+  switch (range) {
+    case ValueRange::Byte:
+      values = values.round();  // a new tensor: the input stays as it was
+      break;
+    case ValueRange::Unit:
+      values = (values * 255.0).round_();
+      break;
+    case ValueRange::Signed:
+      values = ((values + 1.0) * 127.5).round_();
+      break;
+  }
+  return values.clamp_(0, 255).to(torch::kUInt8);
+}
+
+torch::Tensor frame_to_tensor(const FrameView& frame, ValueRange range,
+                              torch::ScalarType dtype) {
+  validate_frame(frame);
+  auto image = colour_view(frame).permute({2, 0, 1}).unsqueeze(0).to(dtype);
+  return bytes_to_range_(image, range).contiguous();
 }
 
 void tensor_to_frame(const torch::Tensor& image_in, ValueRange range,
@@ -125,19 +145,7 @@ void tensor_to_frame(const torch::Tensor& image_in, ValueRange range,
     throw InvalidArgument(msg.str());
   }
   torch::NoGradGuard no_grad;
-  auto values = image.to(torch::kCPU, torch::kFloat32);
-  switch (range) {
-    case ValueRange::Byte:
-      break;
-    case ValueRange::Unit:
-      values = values * 255.0;
-      break;
-    case ValueRange::Signed:
-      values = (values + 1.0) * 127.5;
-      break;
-  }
-  auto bytes =
-      values.round_().clamp_(0, 255).to(torch::kUInt8).permute({1, 2, 0});
+  auto bytes = range_to_bytes(image.to(torch::kCPU), range).permute({1, 2, 0});
   const auto layout = pixel_layout(out.format);
   auto dst = torch::from_blob(
       out.data, {out.height, out.width, layout.bytes_per_pixel},

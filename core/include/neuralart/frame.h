@@ -47,6 +47,12 @@ enum class ValueRange { Byte, Unit, Signed };
 ValueRange value_range_from_string(const std::string& name);
 std::string to_string(ValueRange range);
 
+// Byte values [0, 255] (any float dtype, any device) -> `range`, in place.
+torch::Tensor& bytes_to_range_(torch::Tensor& values, ValueRange range);
+// Values in `range` -> uint8 bytes, rounded and clamped, same device; the
+// input is not modified.
+torch::Tensor range_to_bytes(const torch::Tensor& values, ValueRange range);
+
 // Frame -> float tensor [1, 3, H, W], RGB order, in `range`.
 // Throws InvalidArgument when the view is malformed.
 torch::Tensor frame_to_tensor(const FrameView& frame, ValueRange range,

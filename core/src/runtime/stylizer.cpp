@@ -337,13 +337,6 @@ void Stylizer::process(const FrameView& in, const FrameView& out,
   }
   rgb = rgb.permute({2, 0, 1}).unsqueeze(0);
 
-  // uint8 -> the model's dtype, channels-last, in one pass; then the
-  // value range.
-  auto to_range = [range](torch::Tensor t) {
-    if (range == ValueRange::Unit) t.mul_(1.0 / 255.0);
-    if (range == ValueRange::Signed) t.mul_(1.0 / 127.5).sub_(1.0);
-    return t;
-  };
   const bool blend = params.strength < 1.0;
   int64_t net_h = std::llround(static_cast<double>(h) * params.inference_scale);
   int64_t net_w = std::llround(static_cast<double>(w) * params.inference_scale);
@@ -354,7 +347,10 @@ void Stylizer::process(const FrameView& in, const FrameView& out,
 
   namespace F = torch::nn::functional;
   torch::Tensor x;  // fp32 input, when blending or resizing needs it
-  if (blend || resize) x = to_range(rgb.to(torch::kFloat32).contiguous(cl));
+  if (blend || resize) {
+    x = rgb.to(torch::kFloat32).contiguous(cl);
+    bytes_to_range_(x, range);
+  }
   torch::Tensor net_in;
   if (resize) {
     const bool shrink = net_h < h || net_w < w;
@@ -366,12 +362,13 @@ void Stylizer::process(const FrameView& in, const FrameView& out,
                  .to(model->dtype)
                  .contiguous(cl);
   } else {
+    // uint8 -> the model's dtype, channels-last, in one pass.
     net_in = torch::empty({1, 3, h, w}, torch::TensorOptions()
                                             .dtype(model->dtype)
                                             .device(device_)
                                             .memory_format(cl));
     net_in.copy_(rgb);
-    to_range(net_in);
+    bytes_to_range_(net_in, range);
   }
 
   torch::Tensor mix;
@@ -406,10 +403,7 @@ void Stylizer::process(const FrameView& in, const FrameView& out,
   }
   // GPU: bytes computed there, written over the uploaded input (which
   // keeps its alpha), one download into a reused pinned buffer, then rows.
-  auto values = y.to(torch::kFloat32);
-  if (range == ValueRange::Unit) values.mul_(255.0);
-  if (range == ValueRange::Signed) values.add_(1.0).mul_(127.5);
-  auto out_bytes = values.round_().clamp_(0, 255).to(torch::kUInt8)[0];
+  auto out_bytes = range_to_bytes(y, range)[0];
   auto result = bytes.contiguous();
   result.select(2, layout.r).copy_(out_bytes[0]);
   result.select(2, layout.g).copy_(out_bytes[1]);
