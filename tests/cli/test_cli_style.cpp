@@ -257,8 +257,10 @@ TEST(CliStyle, EpochsAndTemporal) {
 TEST(CliStyle, CtrlCSavesThenExits) {
   Images im;
   const auto model = im.dir.file("c.bundle");
-  // `timeout` keeps a missed signal from hanging the suite.
-  const std::string cmd = "timeout -s KILL 120 " +
+  // `timeout` keeps a missed signal from hanging the suite. --foreground:
+  // without it timeout relays SIGINT to the child and to its whole process
+  // group, the child can get it twice, and a second Ctrl-C kills at once.
+  const std::string cmd = "timeout --foreground -s KILL 120 " +
                           std::string(NEURALART_TRAIN_EXE) + " style --style " +
                           im.style + " --content " + im.folder +
                           " --size 32 --batch 1 --width 4 --res-blocks 0 "
