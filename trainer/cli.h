@@ -40,14 +40,22 @@ bool parse(const std::string& command, const std::string& usage,
 // A stream that discards everything (for ranks other than 0).
 std::ostream& null_stream();
 
-// Throws UsageError unless lo <= value <= hi, naming the option and range.
+// A number as people write it: 1e-07, 0.5, 100000000 (no trailing zeros).
+std::string format_number(double value);
+
+// Throws UsageError unless lo <= value <= hi, naming the option and range:
+// "--threads 2000 is out of range [0, 1024]". Help texts show the same range.
 template <typename T>
 void check_range(const std::string& option, T value, T lo, T hi) {
   if (value < lo || value > hi)
-    throw UsageError("--" + option + " " + std::to_string(value) +
-                     " is out of range [" + std::to_string(lo) + ", " +
-                     std::to_string(hi) + "]");
+    throw UsageError("--" + option + " " + format_number(double(value)) +
+                     " is out of range [" + format_number(double(lo)) + ", " +
+                     format_number(double(hi)) + "]");
 }
+
+// The interval named in an option's help text ("[0, 1024]", "(0, 1]"), or ""
+// when it names none. Used to say the valid range when a value does not parse.
+std::string range_in_help(const std::string& description);
 
 int run_inspect(const std::vector<std::string>& args);
 int run_stylize(const std::vector<std::string>& args);

@@ -15,9 +15,10 @@ int run_contact_sheet(const std::vector<std::string>& args) {
   options.add_options()("images", po::value(&images)->multitoken(),
                         "images to tile")("out", po::value(&out)->required(),
                                           "output PNG")(
-      "cols", po::value(&cols)->default_value(cols), "images per row")(
+      "cols", po::value(&cols)->default_value(cols), "images per row, [1, 64]")(
       "height", po::value(&height)->default_value(0),
-      "scale every image to this height (0: the first image's height)");
+      "scale every image to this height, [0, 4096] (0: the first "
+      "image's height)");
   po::positional_options_description positional;
   positional.add("images", -1);
   po::variables_map vm;

@@ -65,10 +65,11 @@ int run_eval_gan(const std::vector<std::string>& args) {
       "where the trained classifier is kept between runs")(
       "classifier-epochs", po::value(&epochs)->default_value(epochs),
       "epochs when the classifier is (re)trained, [1, 100]")(
-      "seed", po::value(&seed)->default_value(seed), "sampling seed")(
+      "seed", po::value(&seed)->default_value(seed),
+      "sampling seed, any integer >= 0")(
       "threads", po::value(&threads)->default_value(threads),
-      "CPU threads (0 = all)")("json", po::bool_switch(&as_json),
-                               "print the report as JSON");
+      "CPU threads, [0, 1024] (0 = all)")("json", po::bool_switch(&as_json),
+                                          "print the report as JSON");
   po::positional_options_description positional;
   positional.add("model", 1);
   po::variables_map vm;
@@ -79,9 +80,11 @@ int run_eval_gan(const std::vector<std::string>& args) {
   check_range<int64_t>("classifier-epochs", epochs, 1, 100);
   check_range("threads", threads, 0, 1024);
   if (!(min_share >= 0 && min_share <= 0.1))
-    throw UsageError("--min-share must be in [0, 0.1]");
+    throw UsageError("--min-share " + format_number(min_share) +
+                     " is out of range [0, 0.1]");
   if (truncation <= 0 || truncation > 1)
-    throw UsageError("--truncation must be in (0, 1]");
+    throw UsageError("--truncation " + format_number(truncation) +
+                     " is out of range (0, 1]");
   if (data.rfind("mnist:", 0) != 0)
     throw UsageError("--data '" + data +
                      "' must be mnist:PATH (a folder with the MNIST idx "

@@ -61,15 +61,16 @@ int run_gan(const std::vector<std::string>& args) {
   po::options_description model_opts("model");
   model_opts.add_options()("resolution",
                            po::value(&resolution)->default_value(resolution),
-                           "image size, a power of two from 32 to 256")(
+                           "image size, a power of two in [32, 256]")(
       "channels", po::value(&channels)->default_value(channels),
       "1 (grey) or 3 (RGB)")(
       "latent-dim",
       po::value(&o.model.latent_dim)->default_value(o.model.latent_dim),
-      "size of the latent vector z")(
+      "size of the latent vector z, [1, 4096]")(
       "base-width",
       po::value(&o.model.base_width)->default_value(o.model.base_width),
-      "channels next to the output; doubles per halving, capped at 512")(
+      "channels next to the output, [8, 1024]; doubles per halving, "
+      "capped at 512")(
       "g-norm", po::value(&o.model.g_norm)->default_value(o.model.g_norm),
       "generator normalisation: pixel (no batch dependence), batch, none")(
       "spectral-norm", po::bool_switch(&spectral),
@@ -81,49 +82,57 @@ int run_gan(const std::vector<std::string>& args) {
   po::options_description train_opts("training");
   train_opts.add_options()("loss", po::value(&loss)->default_value(loss),
                            "bce (non-saturating), hinge or wgan-gp")(
-      "steps", po::value(&o.steps)->default_value(o.steps), "generator steps")(
+      "steps", po::value(&o.steps)->default_value(o.steps),
+      "generator steps, [1, 1e8]")(
       "batch", po::value(&o.batch)->default_value(o.batch),
-      "images per batch; with several processes the global batch, split "
-      "evenly between them")("lr-g", po::value(&o.lr_g)->default_value(o.lr_g),
-                             "generator learning rate")(
+      "images per batch, [2, 4096]; with several processes the global "
+      "batch, split evenly between them")(
+      "lr-g", po::value(&o.lr_g)->default_value(o.lr_g),
+      "generator learning rate, [1e-7, 1]")(
       "lr-d", po::value(&o.lr_d)->default_value(o.lr_d),
-      "discriminator learning rate")(
-      "beta1", po::value(&o.beta1)->default_value(o.beta1), "Adam beta1")(
-      "beta2", po::value(&o.beta2)->default_value(o.beta2), "Adam beta2")(
+      "discriminator learning rate, [1e-7, 1]")(
+      "beta1", po::value(&o.beta1)->default_value(o.beta1),
+      "Adam beta1, [0, 0.999]")("beta2",
+                                po::value(&o.beta2)->default_value(o.beta2),
+                                "Adam beta2, [0, 0.9999]")(
       "schedule", po::value(&o.schedule)->default_value(o.schedule),
       "learning-rate schedule: constant, linear (decay to 0) or cosine")(
       "d-steps", po::value(&o.d_steps)->default_value(o.d_steps),
-      "discriminator steps per generator step")(
+      "discriminator steps per generator step, [1, 16]")(
       "skip-d-below", po::value(&o.skip_d_below)->default_value(o.skip_d_below),
-      "skip the D step while D's loss is below this (0 = never); skips "
+      "skip the D step while D's loss is below this, [0, 10] (0 = never); "
+      "skips "
       "are counted in losses.csv")(
       "label-smoothing",
       po::value(&o.label_smoothing)->default_value(o.label_smoothing),
-      "real label = 1 - this (bce only)")(
+      "real label = 1 - this, [0, 0.5] (bce only)")(
       "augment", po::value(&augment)->default_value(augment),
       "DiffAugment on real and fake: none or a list of translation, "
-      "cutout, color")("r1", po::value(&o.r1_gamma)->default_value(o.r1_gamma),
-                       "R1 gradient penalty weight on real images (0 = off)")(
+      "cutout, color")(
+      "r1", po::value(&o.r1_gamma)->default_value(o.r1_gamma),
+      "R1 gradient penalty weight on real images, [0, 1000] (0 = off)")(
       "gp-lambda", po::value(&o.gp_lambda)->default_value(o.gp_lambda),
-      "gradient penalty weight for wgan-gp")(
+      "gradient penalty weight for wgan-gp, [0, 1000]")(
       "ema", po::value(&o.ema_decay)->default_value(o.ema_decay),
-      "decay of the exported moving-average generator (0 = off)")(
+      "decay of the exported moving-average generator, [0, 0.99999] "
+      "(0 = off)")(
       "collapse-warn",
       po::value(&o.collapse_warn)->default_value(o.collapse_warn),
-      "warn when samples are less diverse than this fraction of real data")(
-      "seed", po::value(&o.seed)->default_value(o.seed), "random seed")(
+      "warn when samples are less diverse than this fraction of real "
+      "data, [0, 1]")("seed", po::value(&o.seed)->default_value(o.seed),
+                      "random seed, any integer >= 0")(
       "threads", po::value(&o.threads)->default_value(o.threads),
-      "CPU threads per process (0 = all cores)")(
+      "CPU threads per process, [0, 1024] (0 = all cores)")(
       "device", po::value(&device)->default_value(device),
       "cpu, cuda or cuda:N (cuda = cuda:LOCAL_RANK under a launcher); "
       "needs a CUDA build of LibTorch")(
       "sample-every", po::value(&o.sample_every)->default_value(o.sample_every),
-      "write a sample grid every N steps")(
+      "write a sample grid every N steps, [1, 1e8]")(
       "checkpoint-every",
       po::value(&o.checkpoint_every)->default_value(o.checkpoint_every),
-      "write a checkpoint every N steps")(
+      "write a checkpoint every N steps, [1, 1e8]")(
       "log-every", po::value(&o.log_every)->default_value(o.log_every),
-      "losses.csv row (and plain log line) every N steps");
+      "losses.csv row (and plain log line) every N steps, [1, 1e8]");
   po::options_description all;
   all.add(data_opts).add(model_opts).add(train_opts);
   po::variables_map vm;
@@ -168,11 +177,22 @@ int run_gan(const std::vector<std::string>& args) {
   if (device == "cuda" && env.distributed())
     device = "cuda:" + std::to_string(env.local_rank);
   try {
-    o.loss = gan_loss_from_string(loss);
-    o.augment = AugmentPolicy::parse(augment);
+    const auto named = [](const char* option, const auto& parse_value) {
+      try {
+        return parse_value();
+      } catch (const InvalidArgument& e) {
+        throw UsageError(std::string("--") + option + ": " + e.what());
+      }
+    };
+    o.loss = named("loss", [&] { return gan_loss_from_string(loss); });
+    o.augment = named("augment", [&] { return AugmentPolicy::parse(augment); });
+    named("device", [&] { return parse_device(device); });
     o.device = device;
-    o.validate();
-    parse_device(device);
+    try {
+      o.validate();  // its messages start with the option's name
+    } catch (const InvalidArgument& e) {
+      throw UsageError(std::string("--") + e.what());
+    }
     if (o.batch % env.world_size != 0)
       throw InvalidArgument("--batch " + std::to_string(o.batch) +
                             " is the global batch and must be a multiple of "

@@ -97,7 +97,8 @@ int run_launch(const std::vector<std::string>& args) {
   options.add_options()("nproc", po::value(&nproc)->required(),
                         "number of processes (ranks) to start, [1, 256]")(
       "master-port", po::value(&master_port)->default_value(0),
-      "TCP port of rank 0's rendezvous on 127.0.0.1 (0: pick a free one)");
+      "TCP port of rank 0's rendezvous on 127.0.0.1, [0, 65535] (0: pick "
+      "a free one)");
   // Launch's own options end at "--" or at the first word that is not one
   // of them or its value: the command.
   auto split = std::find(args.begin(), args.end(), "--");

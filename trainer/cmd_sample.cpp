@@ -38,16 +38,16 @@ int run_sample(const std::vector<std::string>& args) {
       "COLS frames")(
       "interpolate", po::value(&interpolate)->default_value(0),
       "latent walk: slerp between random keyframes; each row of the grid "
-      "is a walk (0 = plain samples)")(
+      "is a walk, [0, 1] (0 = plain samples)")(
       "frames-dir", po::value(&frames_dir),
       "with --interpolate, also write every frame of the first walk as "
       "frame_NNNN.png here")(
       "truncation", po::value(&truncation)->default_value(truncation),
       "psi in (0, 1]: pull latents toward the mean (less variety, "
       "cleaner images)")("seed", po::value(&seed)->default_value(seed),
-                         "random seed")(
+                         "random seed, any integer >= 0")(
       "threads", po::value(&threads)->default_value(threads),
-      "CPU threads (0 = all)");
+      "CPU threads, [0, 1024] (0 = all)");
   po::positional_options_description positional;
   positional.add("model", 1);
   po::variables_map vm;
@@ -56,7 +56,7 @@ int run_sample(const std::vector<std::string>& args) {
     return kExitOk;
   const auto [cols, rows] = parse_grid(grid);
   if (truncation <= 0 || truncation > 1)
-    throw UsageError("--truncation " + std::to_string(truncation) +
+    throw UsageError("--truncation " + format_number(truncation) +
                      " is out of range (0, 1]");
   check_range("interpolate", interpolate, 0, 1);
   check_range("threads", threads, 0, 1024);

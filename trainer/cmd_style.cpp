@@ -96,7 +96,8 @@ int run_style(const std::vector<std::string>& args) {
      "loss log row every N steps, [1, 1e8]")
     ("max-images", po::value<int64_t>()->default_value(0),
      "use at most N content images, [0, 1e8] (0: all)")
-    ("seed", po::value<uint64_t>()->default_value(1), "random seed")
+    ("seed", po::value<uint64_t>()->default_value(1),
+     "random seed, any integer >= 0")
     ("threads", po::value<int>()->default_value(0),
      "CPU threads per process, [0, 1024] (0: all cores)")
     ("device", po::value<std::string>()->default_value("cpu"),
@@ -134,7 +135,7 @@ int run_style(const std::vector<std::string>& args) {
   if (vm.count("epochs")) {
     epochs = vm["epochs"].as<double>();
     if (!(epochs > 0 && epochs <= 10000))
-      throw UsageError("--epochs " + std::to_string(epochs) +
+      throw UsageError("--epochs " + format_number(epochs) +
                        " is out of range (0, 10000]");
   }
   o.lr = vm["lr"].as<double>();

@@ -76,7 +76,8 @@ int run_stylize(const std::vector<std::string>& args) {
      "write OUT-stepN.png every N steps, [0, 100000] (0: never)")
     ("log", po::value<std::string>(),
      "loss log CSV (default: OUT with .csv)")
-    ("seed", po::value<uint64_t>()->default_value(1), "seed for noise init")
+    ("seed", po::value<uint64_t>()->default_value(1),
+     "seed for noise init, any integer >= 0")
     ("threads", po::value<int>()->default_value(0),
      "CPU threads, [0, 1024] (0: all cores)");
   // clang-format on
@@ -103,7 +104,7 @@ int run_stylize(const std::vector<std::string>& args) {
   o.lr = vm.count("lr") ? vm["lr"].as<double>()
                         : (o.optimizer == "lbfgs" ? 1.0 : 5.0);
   if (!(o.lr > 0 && o.lr <= 1000))
-    throw UsageError("--lr " + std::to_string(o.lr) +
+    throw UsageError("--lr " + format_number(o.lr) +
                      " is out of range (0, 1000]");
   o.content_weight = vm["content-weight"].as<double>();
   check_range("content-weight", o.content_weight, 0.0, 1e9);

@@ -64,7 +64,22 @@ inline std::unique_ptr<LossNet> build_loss_net(
     const std::vector<std::string>& style_layers) {
   std::vector<std::string> all = content_layers;
   all.insert(all.end(), style_layers.begin(), style_layers.end());
-  return make_loss_net(spec, all);
+  try {
+    return make_loss_net(spec, all);
+  } catch (const InvalidArgument& e) {
+    // Name the option that holds the bad value.
+    const std::string what = e.what();
+    const auto holds = [&](const std::vector<std::string>& layers) {
+      for (const auto& l : layers)
+        if (what.find("'" + l + "' is not a layer") != std::string::npos)
+          return true;
+      return false;
+    };
+    const std::string option = holds(content_layers) ? "--content-layers"
+                               : holds(style_layers) ? "--style-layers"
+                                                     : "--loss-net";
+    throw UsageError(option + ": " + what);
+  }
 }
 
 // The command line as typed, for provenance.

@@ -10,27 +10,13 @@
 #include "../core/temp_dir.h"
 #include "neuralart/bundle.h"
 #include "neuralart/models/load.h"
+#include "run_cli.h"
 
 using namespace neuralart;
 
+using cli_test::run;
+
 namespace {
-
-struct Result {
-  int code;
-  std::string out;  // stdout and stderr together
-};
-
-Result run(const std::string& args) {
-  const std::string cmd =
-      std::string(NEURALART_TRAIN_EXE) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), p))
-    out.append(buf.data(), n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
 
 std::string write_generator(const TempDir& dir) {
   DCGANOptions o;

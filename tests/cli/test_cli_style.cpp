@@ -12,30 +12,16 @@
 #include "../core/temp_dir.h"
 #include "neuralart/bundle.h"
 #include "neuralart/models/load.h"
+#include "run_cli.h"
 
 using namespace neuralart;
 namespace fs = std::filesystem;
 
+using cli_test::Result;
+using cli_test::run;
+using cli_test::run_shell;
+
 namespace {
-
-struct Result {
-  int code;
-  std::string out;  // stdout and stderr together
-};
-
-Result run_shell(const std::string& cmd) {
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), p))
-    out.append(buf.data(), n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-Result run(const std::string& args) {
-  return run_shell(std::string(NEURALART_TRAIN_EXE) + " " + args);
-}
 
 // Binary PPM (P6): every OpenCV build decodes it.
 void write_ppm(const std::string& path, int w, int h, int seed) {

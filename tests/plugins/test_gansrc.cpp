@@ -13,6 +13,7 @@
 #include "../core/temp_dir.h"
 #include "neuralart/bundle.h"
 #include "neuralart/models/load.h"
+#include "property_checks.h"
 
 namespace {
 
@@ -372,6 +373,12 @@ TEST(GanSrc, LiveReportsLatency) {
   gst_object_unref(src);
   gst_element_set_state(pipe, GST_STATE_NULL);
   gst_object_unref(pipe);
+}
+
+TEST(GanSrc, EveryPropertyRefusesOutOfRangeValues_n) {
+  // Numbers below and above each range, NaN for doubles, an enum past its
+  // last value: refused, the property unchanged, the warning names it.
+  EXPECT_GE(property_checks::expect_ranges_enforced("gansrc"), 12);
 }
 
 int main(int argc, char** argv) {

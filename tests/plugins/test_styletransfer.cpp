@@ -18,6 +18,7 @@
 #include "neuralart/model_paths.h"
 #include "neuralart/models/load.h"
 #include "neuralart/runtime/stylizer.h"
+#include "property_checks.h"
 
 namespace {
 
@@ -565,6 +566,12 @@ TEST(StyleTransfer, PropertyStressWhileBuffersFlow) {
   g_value_unset(&strength);
   g_value_unset(&model);
   g_value_unset(&scale);
+}
+
+TEST(StyleTransfer, EveryPropertyRefusesOutOfRangeValues_n) {
+  // Numbers below and above each range, NaN for doubles, an enum past its
+  // last value: refused, the property unchanged, the warning names it.
+  EXPECT_GE(property_checks::expect_ranges_enforced("styletransfer"), 12);
 }
 
 int main(int argc, char** argv) {
