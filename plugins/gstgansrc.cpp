@@ -91,6 +91,8 @@ struct GstGanSrcPrivate {
   GstVideoInfo info;
   gboolean have_info = FALSE;
   gint64 n_frames = 0;
+  /* A seek before the caps (so before the frame rate) is known. */
+  GstClockTime pending_seek = GST_CLOCK_TIME_NONE;
 };
 
 struct _GstGanSrc {
@@ -140,6 +142,8 @@ static GstCaps* gst_gan_src_fixate(GstBaseSrc* src, GstCaps* caps);
 static gboolean gst_gan_src_set_caps(GstBaseSrc* src, GstCaps* caps);
 static gboolean gst_gan_src_decide_allocation(GstBaseSrc* src, GstQuery* query);
 static gboolean gst_gan_src_query(GstBaseSrc* src, GstQuery* query);
+static gboolean gst_gan_src_is_seekable(GstBaseSrc* src);
+static gboolean gst_gan_src_do_seek(GstBaseSrc* src, GstSegment* segment);
 static void gst_gan_src_get_times(GstBaseSrc* src, GstBuffer* buffer,
                                   GstClockTime* start, GstClockTime* end);
 static GstFlowReturn gst_gan_src_fill(GstPushSrc* src, GstBuffer* buffer);
@@ -239,6 +243,8 @@ static void gst_gan_src_class_init(GstGanSrcClass* klass) {
   base_class->decide_allocation =
       GST_DEBUG_FUNCPTR(gst_gan_src_decide_allocation);
   base_class->query = GST_DEBUG_FUNCPTR(gst_gan_src_query);
+  base_class->is_seekable = GST_DEBUG_FUNCPTR(gst_gan_src_is_seekable);
+  base_class->do_seek = GST_DEBUG_FUNCPTR(gst_gan_src_do_seek);
   base_class->get_times = GST_DEBUG_FUNCPTR(gst_gan_src_get_times);
   push_class->fill = GST_DEBUG_FUNCPTR(gst_gan_src_fill);
 
@@ -387,6 +393,7 @@ static gboolean gst_gan_src_start(GstBaseSrc* src) {
     std::lock_guard<std::mutex> guard(self->priv->lock);
     self->priv->generator = std::move(generator);
     self->priv->n_frames = 0;
+    self->priv->pending_seek = GST_CLOCK_TIME_NONE;
     self->priv->have_info = FALSE;
   } catch (const neuralart::BundleError& e) {
     GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND,
@@ -434,6 +441,14 @@ static GstCaps* gst_gan_src_fixate(GstBaseSrc* src, GstCaps* caps) {
   return GST_BASE_SRC_CLASS(parent_class)->fixate(src, caps);
 }
 
+/* The first frame that starts at or after `position`. */
+static gint64 first_frame_at(const GstVideoInfo& info, GstClockTime position) {
+  if (!GST_CLOCK_TIME_IS_VALID(position) || GST_VIDEO_INFO_FPS_N(&info) <= 0)
+    return 0;
+  return gst_util_uint64_scale_ceil(position, GST_VIDEO_INFO_FPS_N(&info),
+                                    GST_VIDEO_INFO_FPS_D(&info) * GST_SECOND);
+}
+
 static gboolean gst_gan_src_set_caps(GstBaseSrc* src, GstCaps* caps) {
   GstGanSrc* self = GST_GAN_SRC(src);
   GstVideoInfo info;
@@ -445,6 +460,10 @@ static gboolean gst_gan_src_set_caps(GstBaseSrc* src, GstCaps* caps) {
   std::lock_guard<std::mutex> guard(self->priv->lock);
   self->priv->info = info;
   self->priv->have_info = TRUE;
+  if (GST_CLOCK_TIME_IS_VALID(self->priv->pending_seek)) {
+    self->priv->n_frames = first_frame_at(info, self->priv->pending_seek);
+    self->priv->pending_seek = GST_CLOCK_TIME_NONE;
+  }
   return TRUE;
 }
 
@@ -474,6 +493,32 @@ static gboolean gst_gan_src_decide_allocation(GstBaseSrc* src,
     gst_query_add_allocation_pool(query, pool, size, min, max);
   gst_object_unref(pool);
   return GST_BASE_SRC_CLASS(parent_class)->decide_allocation(src, query);
+}
+
+/* Every frame is a function of its index (latent_for_frame), so any time
+ * can be played without replaying what comes before it. A live source plays
+ * "now" and cannot seek. */
+static gboolean gst_gan_src_is_seekable(GstBaseSrc* src) {
+  return !gst_base_src_is_live(src);
+}
+
+static gboolean gst_gan_src_do_seek(GstBaseSrc* src, GstSegment* segment) {
+  GstGanSrc* self = GST_GAN_SRC(src);
+  if (segment->rate < 0) {
+    GST_WARNING_OBJECT(self, "reverse playback is not supported");
+    return FALSE;
+  }
+  segment->time = segment->start;
+  std::lock_guard<std::mutex> guard(self->priv->lock);
+  GST_DEBUG_OBJECT(self, "seek to %" GST_TIME_FORMAT,
+                   GST_TIME_ARGS(segment->position));
+  if (self->priv->have_info) {
+    self->priv->n_frames = first_frame_at(self->priv->info, segment->position);
+  } else {
+    self->priv->n_frames = 0;
+    self->priv->pending_seek = segment->position;
+  }
+  return TRUE;
 }
 
 static gboolean gst_gan_src_query(GstBaseSrc* src, GstQuery* query) {

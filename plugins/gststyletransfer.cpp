@@ -143,9 +143,10 @@ struct GstStyleTransferPrivate {
   neuralart::PixelFormat format = neuralart::PixelFormat::RGB;
   std::thread loader;  // a model swap in progress
   std::atomic<bool> params_dirty{true};
-  std::atomic<uint64_t> frame_ns{0};     // measured time per frame (EMA)
-  std::atomic<uint64_t> reported_ns{0};  // what the last latency message said
-  uint64_t frames = 0;                   // processed since start (streaming)
+  std::atomic<bool> discontinuity{false};  // a flush: forget the last frame
+  std::atomic<uint64_t> frame_ns{0};       // measured time per frame (EMA)
+  std::atomic<uint64_t> reported_ns{0};    // what the last latency message said
+  uint64_t frames = 0;                     // processed since start (streaming)
 };
 
 struct _GstStyleTransfer {
@@ -166,9 +167,20 @@ static void gst_style_transfer_get_property(GObject* object, guint prop_id,
 static void gst_style_transfer_finalize(GObject* object);
 static gboolean gst_style_transfer_start(GstBaseTransform* trans);
 static gboolean gst_style_transfer_stop(GstBaseTransform* trans);
+static gboolean gst_style_transfer_sink_event(GstBaseTransform* trans,
+                                              GstEvent* event);
 static gboolean gst_style_transfer_query(GstBaseTransform* trans,
                                          GstPadDirection direction,
                                          GstQuery* query);
+/* After a flush (a flushing seek), the next frame is not the successor of
+ * the last one: temporal smoothing must not blend them. */
+static gboolean gst_style_transfer_sink_event(GstBaseTransform* trans,
+                                              GstEvent* event) {
+  if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP)
+    GST_STYLE_TRANSFER(trans)->priv->discontinuity = true;
+  return GST_BASE_TRANSFORM_CLASS(parent_class)->sink_event(trans, event);
+}
+
 static void gst_style_transfer_before_transform(GstBaseTransform* trans,
                                                 GstBuffer* buffer);
 static gboolean gst_style_transfer_set_info(GstVideoFilter* filter,
@@ -284,6 +296,7 @@ static void gst_style_transfer_class_init(GstStyleTransferClass* klass) {
   trans_class->start = GST_DEBUG_FUNCPTR(gst_style_transfer_start);
   trans_class->stop = GST_DEBUG_FUNCPTR(gst_style_transfer_stop);
   trans_class->query = GST_DEBUG_FUNCPTR(gst_style_transfer_query);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_style_transfer_sink_event);
   trans_class->before_transform =
       GST_DEBUG_FUNCPTR(gst_style_transfer_before_transform);
   filter_class->set_info = GST_DEBUG_FUNCPTR(gst_style_transfer_set_info);
@@ -658,6 +671,11 @@ static GstFlowReturn gst_style_transfer_transform_frame_ip(
   auto* priv = self->priv;
   /* Passthrough maps the frame read-only: nothing to do. The smoother is
    * only touched here and in stop() (after streaming). */
+  /* A seek or a gap (DISCONT buffer): the previous frame is not this one's
+   * predecessor, so smoothing starts over. */
+  const bool discont = priv->discontinuity.exchange(false) ||
+                       GST_BUFFER_IS_DISCONT(frame->buffer);
+  if (discont && priv->smoother) priv->smoother->reset();
   if (gst_base_transform_is_passthrough(GST_BASE_TRANSFORM(filter))) {
     if (priv->smoother) priv->smoother->reset();
     return GST_FLOW_OK;

@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "../core/temp_dir.h"
+#include "element_checks.h"
 #include "neuralart/bundle.h"
 #include "neuralart/models/load.h"
-#include "property_checks.h"
 
 namespace {
 
@@ -111,6 +111,22 @@ std::string run_pipeline_error(const std::string& props) {
   gst_element_set_state(pipe, GST_STATE_NULL);
   gst_object_unref(pipe);
   return text;
+}
+
+// Parses and plays a pipeline; null (and a test failure) when it fails.
+GstElement* play(const std::string& desc) {
+  GstElement* pipe = gst_parse_launch(desc.c_str(), nullptr);
+  EXPECT_NE(pipe, nullptr) << desc;
+  if (!pipe) return nullptr;
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  if (gst_element_get_state(pipe, nullptr, nullptr, 10 * GST_SECOND) !=
+      GST_STATE_CHANGE_SUCCESS) {
+    ADD_FAILURE() << "did not reach PLAYING: " << desc;
+    gst_element_set_state(pipe, GST_STATE_NULL);
+    gst_object_unref(pipe);
+    return nullptr;
+  }
+  return pipe;
 }
 
 }  // namespace
@@ -355,12 +371,8 @@ TEST(GanSrc, PropertiesChangeWhilePlaying) {
 TEST(GanSrc, LiveReportsLatency) {
   const std::string desc = "gansrc is-live=true model=" + models().gan32 +
                            " name=src ! fakesink sync=true";
-  GstElement* pipe = gst_parse_launch(desc.c_str(), nullptr);
+  GstElement* pipe = play(desc);
   ASSERT_NE(pipe, nullptr);
-  ASSERT_NE(gst_element_set_state(pipe, GST_STATE_PLAYING),
-            GST_STATE_CHANGE_FAILURE);
-  ASSERT_EQ(gst_element_get_state(pipe, nullptr, nullptr, 10 * GST_SECOND),
-            GST_STATE_CHANGE_SUCCESS);
   GstElement* src = gst_bin_get_by_name(GST_BIN(pipe), "src");
   GstQuery* q = gst_query_new_latency();
   ASSERT_TRUE(gst_element_query(src, q));
@@ -375,10 +387,74 @@ TEST(GanSrc, LiveReportsLatency) {
   gst_object_unref(pipe);
 }
 
+TEST(GanSrc, FlushingSeekPlaysTheFrameAtThatTime) {
+  // Frame 60 of an unbroken run ...
+  GstHarness* reference = make_harness("mode=walk", "video/x-raw,format=RGBx");
+  const auto frames = pull_frames(reference, 61);
+  gst_harness_teardown(reference);
+  ASSERT_EQ(frames.size(), 61u);
+  // ... is what a seek to 2 s plays first.
+  GstHarness* h = make_harness("mode=walk", "video/x-raw,format=RGBx");
+  pull_frames(h, 3);
+  GstEvent* seek = gst_event_new_seek(
+      1.0, GST_FORMAT_TIME,
+      GstSeekFlags(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE),
+      GST_SEEK_TYPE_SET, 2 * GST_SECOND, GST_SEEK_TYPE_NONE, 0);
+  ASSERT_TRUE(gst_harness_push_upstream_event(h, seek));
+  GstBuffer* b = gst_harness_pull(h);
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(GST_BUFFER_PTS(b), 2 * GST_SECOND);
+  EXPECT_EQ(GST_BUFFER_OFFSET(b), 60u);
+  EXPECT_EQ(bytes_of(b), frames[60]);
+  gst_buffer_unref(b);
+  // Reverse playback is refused, not faked.
+  GstEvent* reverse =
+      gst_event_new_seek(-1.0, GST_FORMAT_TIME, GST_SEEK_FLAG_FLUSH,
+                         GST_SEEK_TYPE_SET, 0, GST_SEEK_TYPE_SET, GST_SECOND);
+  EXPECT_FALSE(gst_harness_push_upstream_event(h, reverse));
+  gst_harness_teardown(h);
+}
+
+TEST(GanSrc, RenegotiatesToANewSizeMidStream) {
+  GstHarness* h =
+      make_harness("", "video/x-raw,format=RGBx,width=32,height=32");
+  ASSERT_EQ(pull_frames(h, 2).front().size(), 32u * 32 * 4);
+  for (const auto& [w, hh] : {std::pair{48, 40}, {17, 9}, {32, 32}}) {
+    const std::string caps =
+        "video/x-raw,format=RGBx,width=" + std::to_string(w) +
+        ",height=" + std::to_string(hh);
+    gst_harness_set_sink_caps_str(h, caps.c_str());
+    // The next frames come at the new size (one in flight may be old).
+    bool resized = false;
+    for (int i = 0; i < 3 && !resized; ++i) {
+      auto f = pull_frames(h, 1);
+      ASSERT_EQ(f.size(), 1u);
+      GstCaps* now = current_caps(h);
+      GstVideoInfo info;
+      ASSERT_TRUE(gst_video_info_from_caps(&info, now));
+      gst_caps_unref(now);
+      resized = info.width == w && info.height == hh &&
+                f[0].size() >= size_t(GST_VIDEO_INFO_SIZE(&info));
+    }
+    EXPECT_TRUE(resized) << w << "x" << hh;
+  }
+  gst_harness_teardown(h);
+}
+
+TEST(GanSrc, EosMidStream) {
+  const std::string desc = "gansrc model=" + models().gan32 + " ! fakesink";
+  GstElement* pipe = play(desc);
+  ASSERT_NE(pipe, nullptr);
+  element_checks::expect_eos_mid_stream(pipe);
+  EXPECT_EQ(gst_element_set_state(pipe, GST_STATE_NULL),
+            GST_STATE_CHANGE_SUCCESS);
+  gst_object_unref(pipe);
+}
+
 TEST(GanSrc, EveryPropertyRefusesOutOfRangeValues_n) {
   // Numbers below and above each range, NaN for doubles, an enum past its
   // last value: refused, the property unchanged, the warning names it.
-  EXPECT_GE(property_checks::expect_ranges_enforced("gansrc"), 12);
+  EXPECT_GE(element_checks::expect_ranges_enforced("gansrc"), 12);
 }
 
 int main(int argc, char** argv) {

@@ -7,6 +7,7 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <random>
@@ -14,11 +15,11 @@
 #include <vector>
 
 #include "../core/temp_dir.h"
+#include "element_checks.h"
 #include "neuralart/bundle.h"
 #include "neuralart/model_paths.h"
 #include "neuralart/models/load.h"
 #include "neuralart/runtime/stylizer.h"
-#include "property_checks.h"
 
 namespace {
 
@@ -568,10 +569,192 @@ TEST(StyleTransfer, PropertyStressWhileBuffersFlow) {
   g_value_unset(&scale);
 }
 
+TEST(StyleTransfer, FlushAndDiscontForgetThePreviousFrame) {
+  // Full smoothing holds the previous output where the input did not move.
+  // After a flush (a seek) or a DISCONT buffer, the new frame is not the
+  // old one's successor: it must come out as itself, not as the old output.
+  GstElement* e = make_element(models().invert);
+  g_object_set(e, "temporal-smoothing", 1.0, "threads", 1, nullptr);
+  Harness t(e);
+  t.set_caps("RGBx", 48, 32);
+  const auto inverted = bytes_of(random_buffer(t.info, 3));
+  auto out_bytes = [&](bool discont) {
+    GstBuffer* in = random_buffer(t.info, 3);
+    if (discont) GST_BUFFER_FLAG_SET(in, GST_BUFFER_FLAG_DISCONT);
+    GstBuffer* out = gst_harness_push_and_pull(t.h, in);
+    EXPECT_NE(out, nullptr);
+    auto bytes = out ? bytes_of(out) : std::vector<uint8_t>{};
+    if (out) gst_buffer_unref(out);
+    return bytes;
+  };
+  // A colour byte's distance from the fully inverted frame (0 = inverted,
+  // ~64 = the half blend that strength 0.5 gives on its own).
+  auto distance_from_inverted = [&](const std::vector<uint8_t>& out) {
+    double sum = 0;
+    int n = 0;
+    for (size_t i = 0; i < out.size(); ++i) {
+      if (i % 4 == 3) continue;  // padding
+      sum += std::abs(int(out[i]) - (255 - int(inverted[i])));
+      ++n;
+    }
+    return sum / n;
+  };
+  EXPECT_LT(distance_from_inverted(out_bytes(false)), 1.0);
+  g_object_set(t.h->element, "strength", 0.5, nullptr);
+  EXPECT_LT(distance_from_inverted(out_bytes(false)), 3.0)
+      << "the premise: smoothing holds the previous output";
+  gst_harness_push_event(t.h, gst_event_new_flush_start());
+  gst_harness_push_event(t.h, gst_event_new_flush_stop(TRUE));
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  gst_harness_push_event(t.h, gst_event_new_segment(&segment));
+  EXPECT_GT(distance_from_inverted(out_bytes(false)), 40.0)
+      << "after a flush the old frame was blended in";
+  // Back to strength 1 under smoothing, then a DISCONT frame at 0.5.
+  g_object_set(t.h->element, "strength", 1.0, nullptr);
+  out_bytes(true);
+  g_object_set(t.h->element, "strength", 0.5, nullptr);
+  EXPECT_GT(distance_from_inverted(out_bytes(true)), 40.0)
+      << "a DISCONT frame was blended with the one before the gap";
+}
+
+TEST(StyleTransfer, RenegotiatesToANewSizeMidStream) {
+  GstElement* e = make_element(models().invert);
+  g_object_set(e, "temporal-smoothing", 0.5, "threads", 1, nullptr);
+  Harness t(e);
+  for (const auto& [w, h] : {std::pair{48, 32}, {64, 40}, {17, 9}, {48, 32}}) {
+    t.set_caps("BGRx", w, h);
+    for (uint32_t seed = 1; seed <= 2; ++seed) {
+      GstBuffer* in = random_buffer(t.info, seed + w);
+      const auto before = bytes_of(in);
+      GstBuffer* out = gst_harness_push_and_pull(t.h, in);
+      ASSERT_NE(out, nullptr) << w << "x" << h;
+      GstVideoMeta* meta = gst_buffer_get_video_meta(out);
+      if (meta) {
+        EXPECT_EQ(int(meta->width), w);
+        EXPECT_EQ(int(meta->height), h);
+      }
+      // The first frame at a new size is not blended with the old size's.
+      if (seed == 1)
+        check_frame(before, bytes_of(out), t.info, Expect::Inverted);
+      gst_buffer_unref(out);
+    }
+  }
+  EXPECT_EQ(t.pop(GST_MESSAGE_ERROR, 0), nullptr);
+}
+
+namespace {
+
+// videotestsrc ! styletransfer ! fakesink, with a probe on styletransfer's
+// output that counts frames and notes the first one after a flush.
+struct Pipeline {
+  GstElement* pipe = nullptr;
+  std::atomic<int> buffers{0};
+  // The first frame's timestamp after the last flush (a seek).
+  std::atomic<GstClockTime> after_flush{0};
+  explicit Pipeline(const std::string& model) {
+    const std::string desc =
+        "videotestsrc pattern=ball ! video/x-raw,format=BGRx,width=64,"
+        "height=48,framerate=30/1 ! styletransfer name=st threads=1 model=" +
+        model + " ! fakesink sync=false";
+    GError* err = nullptr;
+    pipe = gst_parse_launch(desc.c_str(), &err);
+    EXPECT_EQ(err, nullptr) << (err ? err->message : "");
+    GstElement* st = gst_bin_get_by_name(GST_BIN(pipe), "st");
+    GstPad* pad = gst_element_get_static_pad(st, "src");
+    gst_pad_add_probe(
+        pad,
+        GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER |
+                        GST_PAD_PROBE_TYPE_EVENT_FLUSH),
+        [](GstPad*, GstPadProbeInfo* info, gpointer data) {
+          auto* self = static_cast<Pipeline*>(data);
+          if (info->type & GST_PAD_PROBE_TYPE_EVENT_FLUSH) {
+            if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) ==
+                GST_EVENT_FLUSH_STOP)
+              self->after_flush = GST_CLOCK_TIME_NONE;
+            return GST_PAD_PROBE_OK;
+          }
+          const GstClockTime pts =
+              GST_BUFFER_PTS(GST_PAD_PROBE_INFO_BUFFER(info));
+          if (!GST_CLOCK_TIME_IS_VALID(self->after_flush))
+            self->after_flush = pts;
+          ++self->buffers;
+          return GST_PAD_PROBE_OK;
+        },
+        this, nullptr);
+    gst_object_unref(pad);
+    gst_object_unref(st);
+  }
+  ~Pipeline() {
+    gst_element_set_state(pipe, GST_STATE_NULL);
+    gst_object_unref(pipe);
+  }
+  GstStateChangeReturn go(GstState state) {
+    gst_element_set_state(pipe, state);
+    return gst_element_get_state(pipe, nullptr, nullptr, 20 * GST_SECOND);
+  }
+  // Waits until `done` holds; false after 20 s.
+  template <typename F>
+  bool wait_for(F done) {
+    for (int i = 0; i < 2000 && !done(); ++i) g_usleep(10 * 1000);
+    return done();
+  }
+  GstMessage* error() {
+    GstBus* bus = gst_element_get_bus(pipe);
+    GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+    gst_object_unref(bus);
+    return m;
+  }
+};
+
+}  // namespace
+
+TEST(StyleTransfer, EveryStateChangeWithFramesFlowing) {
+  Pipeline p(models().invert);
+  // Every transition, up and down, one and several steps at a time.
+  const GstState walk[] = {
+      GST_STATE_READY,   GST_STATE_PAUSED, GST_STATE_PLAYING, GST_STATE_PAUSED,
+      GST_STATE_PLAYING, GST_STATE_READY,  GST_STATE_PLAYING, GST_STATE_NULL,
+      GST_STATE_PAUSED,  GST_STATE_NULL,   GST_STATE_PLAYING, GST_STATE_PAUSED,
+      GST_STATE_READY,   GST_STATE_NULL};
+  for (int round = 0; round < 3; ++round)
+    for (GstState s : walk) {
+      ASSERT_EQ(p.go(s), GST_STATE_CHANGE_SUCCESS)
+          << gst_element_state_get_name(s);
+      if (s == GST_STATE_PLAYING) {
+        const int seen = p.buffers;
+        EXPECT_TRUE(p.wait_for([&] { return p.buffers > seen + 2; }))
+            << "no frames in PLAYING";
+      }
+    }
+  EXPECT_EQ(p.error(), nullptr);
+}
+
+TEST(StyleTransfer, FlushingSeeksAndEosMidStream) {
+  Pipeline p(models().invert);
+  ASSERT_EQ(p.go(GST_STATE_PLAYING), GST_STATE_CHANGE_SUCCESS);
+  ASSERT_TRUE(p.wait_for([&] { return p.buffers > 3; }));
+  for (gint64 seconds : {5, 1, 30, 0}) {
+    const GstClockTime to = seconds * GST_SECOND;
+    ASSERT_TRUE(gst_element_seek_simple(
+        p.pipe, GST_FORMAT_TIME,
+        GstSeekFlags(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE), to));
+    // The first frame after the flush is the one at the new position.
+    ASSERT_TRUE(p.wait_for([&] {
+      return GST_CLOCK_TIME_IS_VALID(GstClockTime(p.after_flush));
+    })) << "no frame after a seek to "
+        << seconds << " s";
+    EXPECT_EQ(GstClockTime(p.after_flush), to);
+  }
+  // EOS in the middle of the stream: it reaches the sink, nothing hangs.
+  element_checks::expect_eos_mid_stream(p.pipe);
+  EXPECT_EQ(p.go(GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+}
+
 TEST(StyleTransfer, EveryPropertyRefusesOutOfRangeValues_n) {
   // Numbers below and above each range, NaN for doubles, an enum past its
   // last value: refused, the property unchanged, the warning names it.
-  EXPECT_GE(property_checks::expect_ranges_enforced("styletransfer"), 12);
+  EXPECT_GE(element_checks::expect_ranges_enforced("styletransfer"), 12);
 }
 
 int main(int argc, char** argv) {

@@ -1,4 +1,6 @@
-// Shared by the element tests: every numeric and enum property an element
+// Checks shared by the element tests.
+//
+// expect_ranges_enforced: every numeric and enum property an element
 // installs refuses values outside its declared range, and the refusal names
 // the property. GObject does the refusing (the range is in the GParamSpec,
 // which gst-inspect-1.0 prints); these checks prove that every property has
@@ -15,7 +17,7 @@
 #include <string>
 #include <vector>
 
-namespace property_checks {
+namespace element_checks {
 
 struct Captured {
   std::vector<std::string> messages;
@@ -135,4 +137,18 @@ inline int expect_ranges_enforced(const char* factory) {
   return tried;
 }
 
-}  // namespace property_checks
+// Sends EOS into a playing pipeline mid-stream: it must reach the sink
+// (an EOS message, not an error) within 20 s.
+inline void expect_eos_mid_stream(GstElement* pipe) {
+  ASSERT_TRUE(gst_element_send_event(pipe, gst_event_new_eos()));
+  GstBus* bus = gst_element_get_bus(pipe);
+  GstMessage* m = gst_bus_timed_pop_filtered(
+      bus, 20 * GST_SECOND,
+      GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  gst_object_unref(bus);
+  ASSERT_NE(m, nullptr) << "no EOS within 20 s";
+  EXPECT_EQ(GST_MESSAGE_TYPE(m), GST_MESSAGE_EOS);
+  gst_message_unref(m);
+}
+
+}  // namespace element_checks
