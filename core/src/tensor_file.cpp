@@ -10,9 +10,9 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
-#include <random>
 
 #include "neuralart/error.h"
+#include "neuralart/util/atomic_file.h"
 
 namespace neuralart {
 namespace {
@@ -101,8 +101,8 @@ void write_tensor_file(const std::string& path, const TensorFile& file) {
   std::string text = header.dump();
   while (text.size() % 8 != 0) text.push_back(' ');  // align the data
 
-  std::random_device rd;
-  const std::string tmp = path + ".tmp-" + std::to_string(rd() % 1000000);
+  remove_stale_temporaries(path);  // left by a writer killed mid-write
+  const std::string tmp = temporary_path(path);
   FILE* out = std::fopen(tmp.c_str(), "wb");
   if (!out)
     throw Error("cannot write " + path + ": " + std::strerror(errno) +

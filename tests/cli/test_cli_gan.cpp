@@ -127,6 +127,59 @@ TEST(CliGan, CtrlCSavesAndResumes) {
   EXPECT_EQ(count_rows(run_dir + "/losses.csv"), steps + 2);
 }
 
+TEST(CliGan, FullDiskIsAClearErrorAndKeepsTheCheckpoint_n) {
+  // A real full disk: a 4 MB tmpfs in a private mount namespace (unshare -r
+  // maps us to root there, so no privileges are needed).
+  if (cli_test::run_shell("unshare -Urm true").code != 0)
+    GTEST_SKIP() << "unshare -Urm is not allowed here";
+  TempDir dir;
+  const std::string exe = NEURALART_TRAIN_EXE, disk = dir.file("disk");
+  fs::create_directories(disk);
+  const std::string script =
+      "set -u; D=" + disk + "; T=" + exe +
+      "\n"
+      "mount -t tmpfs -o size=4m tmpfs $D || exit 99\n"
+      "$T gan --out $D/run --steps 2" +
+      kTiny +
+      " > $D/first.log 2>&1 || { cat $D/first.log; exit 98; }\n"
+      "before=$(cksum < $D/run/checkpoint.ckpt)\n"
+      // Fill the disk but for 128 KB: room for the loss log, none for a
+      // checkpoint (~600 KB).
+      "head -c 131072 /dev/zero > $D/spare\n"
+      "cat /dev/zero > $D/filler 2>/dev/null\n"
+      "rm $D/spare\n"
+      // First a sample grid fails to fit, then (no samples) a checkpoint.
+      "$T gan --resume $D/run --steps 6 --checkpoint-every 2 --threads 1\n"
+      "echo \"exit=$?\"\n"
+      "$T gan --resume $D/run --steps 6 --checkpoint-every 2 --threads 1"
+      " --sample-every 100\n"
+      "echo \"exit=$?\"\n"
+      "[ \"$(cksum < $D/run/checkpoint.ckpt)\" = \"$before\" ] && "
+      "echo checkpoint-unchanged\n"
+      "ls $D/run | grep -c tmp- | sed 's/^/temporaries=/'\n"
+      "rm $D/filler\n"
+      "$T gan --resume $D/run --steps 4 --threads 1 && echo resumed-ok\n";
+  std::ofstream(dir.file("full.sh")) << script;
+  const auto r = cli_test::run_shell("unshare -Urm sh " + dir.file("full.sh"));
+  ASSERT_EQ(r.code, 0) << "the script failed before the test:\n" << r.out;
+  for (const auto& file : {"samples/step_0000004.png", "checkpoint.ckpt"})
+    EXPECT_NE(r.out.find(std::string(file) +
+                         ": No space left on device (is the disk full?); "
+                         "the previous file is unchanged"),
+              std::string::npos)
+        << file << "\n"
+        << r.out;
+  EXPECT_EQ(r.out.find("exit=0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("exit=1\n"), r.out.rfind("exit=1\n")) << r.out;
+  EXPECT_NE(r.out.find("checkpoint-unchanged"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("temporaries=0"), std::string::npos) << r.out;
+  // With room again, the run continues from the step-2 checkpoint.
+  EXPECT_NE(r.out.find("resuming " + disk + "/run at step 2"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("resumed-ok"), std::string::npos) << r.out;
+}
+
 TEST(CliGan, BadOptions_n) {
   TempDir dir;
   const auto out = " --out " + dir.file("r");

@@ -17,8 +17,9 @@ struct TensorFile {
   std::map<std::string, torch::Tensor> tensors;
 };
 
-// Writes atomically: to PATH.tmp-XXXX, then rename. Throws Error on I/O
-// failure (full disk, unwritable folder) and leaves an older PATH intact.
+// Writes atomically: to PATH.tmp-PID-N, then rename (util/atomic_file.h).
+// Throws Error on I/O failure (full disk, unwritable folder) and leaves an
+// older PATH intact.
 void write_tensor_file(const std::string& path, const TensorFile& file);
 
 // Throws BundleError naming the path and the problem when the file is

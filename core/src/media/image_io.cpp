@@ -1,10 +1,13 @@
 #include "neuralart/media/image_io.h"
 
+#include <sys/statvfs.h>
 #include <torch/torch.h>
+#include <unistd.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -12,6 +15,7 @@
 #include <fstream>
 
 #include "neuralart/error.h"
+#include "neuralart/util/atomic_file.h"
 
 namespace neuralart {
 namespace fs = std::filesystem;
@@ -86,6 +90,33 @@ torch::Tensor load_image_tensor(const std::string& path, int short_side) {
   return img;
 }
 
+namespace {
+
+// OpenCV's imwrite says only "false": find the cause.
+std::string why_image_write_failed(const std::string& path, int err) {
+  bool have_writer = false;
+  try {
+    have_writer = cv::haveImageWriter(path);
+  } catch (const cv::Exception&) {
+  }
+  if (!have_writer)
+    return "unknown image extension '" + fs::path(path).extension().string() +
+           "' (use .png or .jpg)";
+  auto dir = fs::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  if (access(dir.c_str(), W_OK) != 0)
+    return "the folder " + dir.string() + " does not exist or is not writable";
+  struct statvfs disk;
+  if (statvfs(dir.c_str(), &disk) == 0 &&
+      uint64_t(disk.f_bavail) * disk.f_bsize < (uint64_t(1) << 20))
+    return std::string(std::strerror(ENOSPC)) +
+           " (is the disk full?); the previous file is unchanged";
+  return std::string(err ? std::strerror(err) : "the encoder failed") +
+         "; the previous file is unchanged";
+}
+
+}  // namespace
+
 void save_image_rgb(const std::string& path, const torch::Tensor& image_in) {
   auto image = image_in.to(torch::kCPU).to(torch::kUInt8).contiguous();
   TORCH_CHECK(image.dim() == 3 && (image.size(2) == 3 || image.size(2) == 1),
@@ -98,7 +129,8 @@ void save_image_rgb(const std::string& path, const torch::Tensor& image_in) {
   else
     out = mat;
   const auto ext = fs::path(path).extension().string();
-  const std::string tmp = path + ".tmp" + ext;
+  remove_stale_temporaries(path);  // left by a writer killed mid-write
+  const std::string tmp = temporary_path(path, ext);
   bool ok = false;
   try {
     ok = cv::imwrite(tmp, out);
@@ -106,9 +138,10 @@ void save_image_rgb(const std::string& path, const torch::Tensor& image_in) {
     ok = false;
   }
   if (!ok) {
+    const int err = errno;
     std::remove(tmp.c_str());
-    throw Error("cannot write image " + path +
-                " (unknown extension, unwritable folder or full disk)");
+    throw Error("cannot write image " + path + ": " +
+                why_image_write_failed(path, err));
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     std::remove(tmp.c_str());

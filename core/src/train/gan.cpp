@@ -15,6 +15,7 @@
 #include "neuralart/tensor_file.h"
 #include "neuralart/train/adam_state.h"
 #include "neuralart/train/distributed.h"
+#include "neuralart/train/loss_log.h"
 
 namespace neuralart {
 namespace fs = std::filesystem;
@@ -497,14 +498,12 @@ double GanTrainer::measure_diversity() {
 }
 
 void GanTrainer::append_csv(const GanStats& s) const {
-  const auto path = fs::path(run_dir_) / "losses.csv";
-  const bool fresh = !fs::exists(path);
-  std::ofstream out(path, std::ios::app);
-  if (fresh) out << kCsvHeader << "\n";
-  out << s.step << "," << s.d_loss << "," << s.g_loss << "," << s.d_real << ","
+  std::ostringstream row;
+  row << s.step << "," << s.d_loss << "," << s.g_loss << "," << s.d_real << ","
       << s.d_fake << "," << s.skipped_d << "," << s.lr_g << "," << s.lr_d << ","
-      << s.diversity << "," << s.images_per_second << "\n";
-  if (!out) throw Error("cannot append to " + path.string() + " (disk full?)");
+      << s.diversity << "," << s.images_per_second;
+  append_loss_row((fs::path(run_dir_) / "losses.csv").string(), kCsvHeader,
+                  row.str());
 }
 
 int64_t GanTrainer::train(const GanCallbacks& cb) {
@@ -598,20 +597,8 @@ void GanTrainer::load_checkpoint(const std::string& path) {
   provenance = meta.value("provenance", nlohmann::json::object());
   rng_.set_state(f.tensors.at("rng"));
   // The loss curve continues from the checkpoint: drop later rows.
-  const auto csv = fs::path(run_dir_) / "losses.csv";
-  if (is_main() && fs::exists(csv)) {
-    std::ifstream in(csv);
-    std::ostringstream kept;
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.rfind("step", 0) == 0 || std::stoll(line) <= step_)
-        kept << line << "\n";
-    }
-    in.close();
-    const auto tmp = csv.string() + ".tmp";
-    std::ofstream(tmp) << kept.str();
-    fs::rename(tmp, csv);
-  }
+  if (is_main())
+    trim_loss_log((fs::path(run_dir_) / "losses.csv").string(), step_);
 }
 
 GanTrainOptions GanTrainer::checkpoint_options(const std::string& run_dir,

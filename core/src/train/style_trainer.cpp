@@ -18,6 +18,7 @@
 #include "neuralart/tensor_file.h"
 #include "neuralart/train/adam_state.h"
 #include "neuralart/train/distributed.h"
+#include "neuralart/train/loss_log.h"
 #include "neuralart/train/style_train.h"
 
 namespace neuralart {
@@ -372,14 +373,11 @@ StyleTrainStats StyleTrainer::step() {
 }
 
 void StyleTrainer::append_csv(const StyleTrainStats& s) const {
-  const auto path = csv_path();
-  const bool fresh = !fs::exists(path);
-  std::ofstream out(path, std::ios::app);
-  if (!out) throw Error(path + ": cannot write the loss log");
-  if (fresh) out << kCsvHeader << "\n";
-  out << s.step << "," << s.style_index << "," << s.content << "," << s.style
+  std::ostringstream row;
+  row << s.step << "," << s.style_index << "," << s.content << "," << s.style
       << "," << s.tv << "," << s.temporal << "," << s.total << ","
-      << s.images_per_second << "\n";
+      << s.images_per_second;
+  append_loss_row(csv_path(), kCsvHeader, row.str());
 }
 
 torch::Tensor StyleTrainer::previews() {
@@ -489,20 +487,7 @@ void StyleTrainer::resume() {
   rng_.set_state(f.tensors.at("rng"));
   // The loss log continues from the checkpoint: drop rows written after it
   // (rank 0 owns the file).
-  const auto csv = csv_path();
-  if (is_main() && fs::exists(csv)) {
-    std::ifstream in(csv);
-    std::ostringstream kept;
-    std::string line;
-    while (std::getline(in, line))
-      if (line.rfind("step", 0) == 0 ||
-          (!line.empty() && std::stoll(line) <= step_))
-        kept << line << "\n";
-    in.close();
-    const auto tmp = csv + ".tmp";
-    std::ofstream(tmp) << kept.str();
-    fs::rename(tmp, csv);
-  }
+  if (is_main()) trim_loss_log(csv_path(), step_);
 }
 
 void StyleTrainer::export_bundle(const std::string& path) const {
@@ -519,14 +504,7 @@ void StyleTrainer::export_bundle(const std::string& path) const {
 
 torch::Tensor StyleTrainer::loss_plot() const {
   std::vector<std::vector<double>> series(4);
-  std::ifstream in(csv_path());
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line.rfind("step", 0) == 0) continue;
-    std::vector<double> v;
-    std::stringstream s(line);
-    std::string cell;
-    while (std::getline(s, cell, ',')) v.push_back(std::stod(cell));
+  for (const auto& v : read_loss_rows(csv_path())) {
     if (v.size() < 8) continue;
     series[0].push_back(v[6]);  // total
     series[1].push_back(v[2] * options_.content_weight);
