@@ -9,6 +9,7 @@
 
 #include "neuralart/error.h"
 #include "neuralart/models/load.h"
+#include "neuralart/tensor_file.h"
 #include "neuralart/train/gan.h"
 #include "temp_dir.h"
 
@@ -171,6 +172,43 @@ TEST(GanTrainer, ResumeContinuesExactly) {
       same(snapshot(*a.discriminator()), snapshot(*b->discriminator())));
   EXPECT_TRUE(
       same(snapshot(*a.ema_generator()), snapshot(*b->ema_generator())));
+}
+
+TEST(GanTrainer, CheckpointWithNonIntegerCountsIsRefused_n) {
+  // A float where a count belongs (a damaged or hand-edited checkpoint in a
+  // shared run folder) is an error naming the field, not a wild cast.
+  TempDir dir;
+  GanTrainer a(tiny(), squares(32), dir.path.string());
+  a.step();
+  a.save_checkpoint();
+  const auto path = a.checkpoint_path();
+  const auto good = read_tensor_file(path);
+  for (const auto& [field, value] :
+       {std::pair<std::string, nlohmann::json>{"steps", 1e300},
+        {"batch", 8.5},
+        {"seed", -3},
+        {"log_every", "ten"}}) {
+    auto f = good;
+    auto meta =
+        nlohmann::json::parse(f.metadata.at("neuralart.gan_checkpoint"));
+    meta["options"][field] = value;
+    f.metadata["neuralart.gan_checkpoint"] = meta.dump();
+    write_tensor_file(path, f);
+    try {
+      GanTrainer::resume(dir.path.string(), squares(32), nullptr);
+      ADD_FAILURE() << field << " = " << value.dump() << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(field), std::string::npos)
+          << e.what();
+    }
+  }
+  auto f = good;
+  auto meta = nlohmann::json::parse(f.metadata.at("neuralart.gan_checkpoint"));
+  meta["step"] = 2.5;
+  f.metadata["neuralart.gan_checkpoint"] = meta.dump();
+  write_tensor_file(path, f);
+  EXPECT_THROW(GanTrainer::resume(dir.path.string(), squares(32), nullptr),
+               Error);
 }
 
 TEST(GanTrainer, TrainWritesCsvCheckpointAndExports) {

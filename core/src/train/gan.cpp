@@ -16,6 +16,7 @@
 #include "neuralart/train/adam_state.h"
 #include "neuralart/train/distributed.h"
 #include "neuralart/train/loss_log.h"
+#include "neuralart/util/json_int.h"
 
 namespace neuralart {
 namespace fs = std::filesystem;
@@ -153,14 +154,14 @@ GanTrainOptions GanTrainOptions::from_json(const nlohmann::json& j) {
   GanTrainOptions o;
   o.model = DCGANOptions::from_json(j.at("model"));
   o.loss = gan_loss_from_string(j.at("loss").get<std::string>());
-  o.batch = j.at("batch");
-  o.steps = j.at("steps");
+  o.batch = json_int(j.at("batch"), "batch");
+  o.steps = json_int(j.at("steps"), "steps");
   o.lr_g = j.at("lr_g");
   o.lr_d = j.at("lr_d");
   o.beta1 = j.at("beta1");
   o.beta2 = j.at("beta2");
   o.schedule = j.at("schedule");
-  o.d_steps = j.at("d_steps");
+  o.d_steps = json_int(j.at("d_steps"), "d_steps");
   o.skip_d_below = j.at("skip_d_below");
   o.label_smoothing = j.at("label_smoothing");
   o.augment = AugmentPolicy::parse(j.at("augment").get<std::string>());
@@ -168,11 +169,11 @@ GanTrainOptions GanTrainOptions::from_json(const nlohmann::json& j) {
   o.gp_lambda = j.at("gp_lambda");
   o.ema_decay = j.at("ema_decay");
   o.collapse_warn = j.at("collapse_warn");
-  o.sample_every = j.at("sample_every");
-  o.checkpoint_every = j.at("checkpoint_every");
-  o.log_every = j.at("log_every");
-  o.seed = j.at("seed");
-  o.threads = j.at("threads");
+  o.sample_every = json_int(j.at("sample_every"), "sample_every");
+  o.checkpoint_every = json_int(j.at("checkpoint_every"), "checkpoint_every");
+  o.log_every = json_int(j.at("log_every"), "log_every");
+  o.seed = json_uint(j.at("seed"), "seed");
+  o.threads = json_int(j.at("threads"), "threads");
   o.device = j.value("device", o.device);
   o.validate();
   return o;
@@ -589,8 +590,12 @@ void GanTrainer::load_checkpoint(const std::string& path) {
   get_adam_state(f, "opt_g.", *opt_g_);
   get_adam_state(f, "opt_d.", *opt_d_);
   fixed_z_ = f.tensors.at("fixed_z").to(device_);
-  step_ = meta.at("step");
-  skipped_d_ = meta.at("skipped_d");
+  try {
+    step_ = json_int(meta.at("step"), "step");
+    skipped_d_ = json_int(meta.at("skipped_d"), "skipped_d");
+  } catch (const std::exception& e) {
+    throw Error(path + ": malformed checkpoint metadata: " + e.what());
+  }
   last_d_loss_ = meta.at("last_d_loss");
   real_diversity_ = meta.at("real_diversity");
   seconds_ = meta.value("seconds", 0.0);
@@ -614,9 +619,13 @@ GanTrainOptions GanTrainer::checkpoint_options(const std::string& run_dir,
     auto meta = nlohmann::json::parse(it->second);
     if (provenance)
       *provenance = meta.value("provenance", nlohmann::json::object());
-    if (world_size) *world_size = meta.value("world_size", 1);
+    if (world_size)
+      *world_size = int(
+          json_int(meta.value("world_size", nlohmann::json(1)), "world_size"));
     return GanTrainOptions::from_json(meta.at("options"));
   } catch (const nlohmann::json::exception& e) {
+    throw Error(path + ": malformed checkpoint metadata: " + e.what());
+  } catch (const InvalidArgument& e) {
     throw Error(path + ": malformed checkpoint metadata: " + e.what());
   }
 }

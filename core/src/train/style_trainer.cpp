@@ -20,6 +20,7 @@
 #include "neuralart/train/distributed.h"
 #include "neuralart/train/loss_log.h"
 #include "neuralart/train/style_train.h"
+#include "neuralart/util/json_int.h"
 
 namespace neuralart {
 namespace {
@@ -116,20 +117,21 @@ StyleTrainOptions StyleTrainOptions::from_json(const nlohmann::json& j) {
         j.at("loss").at("content_layers").get<std::vector<std::string>>();
     o.loss.style_layers =
         j.at("loss").at("style_layers").get<std::vector<std::string>>();
-    o.loss.pyramid_levels = j.at("loss").at("pyramid_levels");
-    o.size = j.at("size");
-    o.batch = j.at("batch");
-    o.steps = j.at("steps");
+    o.loss.pyramid_levels =
+        json_int(j.at("loss").at("pyramid_levels"), "pyramid_levels");
+    o.size = json_int(j.at("size"), "size");
+    o.batch = json_int(j.at("batch"), "batch");
+    o.steps = json_int(j.at("steps"), "steps");
     o.lr = j.at("lr");
     o.content_weight = j.at("content_weight");
     o.style_weight = j.at("style_weight");
     o.tv_weight = j.at("tv_weight");
     o.temporal_weight = j.at("temporal_weight");
-    o.preview_every = j.at("preview_every");
-    o.checkpoint_every = j.at("checkpoint_every");
-    o.log_every = j.at("log_every");
-    o.preview_count = j.at("preview_count");
-    o.seed = j.at("seed");
+    o.preview_every = json_int(j.at("preview_every"), "preview_every");
+    o.checkpoint_every = json_int(j.at("checkpoint_every"), "checkpoint_every");
+    o.log_every = json_int(j.at("log_every"), "log_every");
+    o.preview_count = json_int(j.at("preview_count"), "preview_count");
+    o.seed = json_uint(j.at("seed"), "seed");
   } catch (const nlohmann::json::exception& e) {
     throw InvalidArgument(std::string("style training options: ") + e.what());
   }
@@ -433,7 +435,9 @@ int StyleTrainer::checkpoint_world_size(const std::string& run_dir) {
   const auto it = f.metadata.find(kCheckpointKey);
   if (it == f.metadata.end()) throw Error(path + ": not a style checkpoint");
   try {
-    return nlohmann::json::parse(it->second).value("world_size", 1);
+    return json_int(nlohmann::json::parse(it->second)
+                        .value("world_size", nlohmann::json(1)),
+                    "world_size");
   } catch (const std::exception& e) {
     throw Error(path + ": malformed checkpoint metadata: " + e.what());
   }
@@ -461,7 +465,9 @@ void StyleTrainer::resume() {
                   ", this run asks for " + now +
                   " (use another --work-dir, or the same options)");
   };
-  mismatch("world size", std::to_string(meta.value("world_size", 1)),
+  mismatch("world size",
+           std::to_string(json_int(meta.value("world_size", nlohmann::json(1)),
+                                   "world_size")),
            std::to_string(world_size()));
   mismatch("model", saved.model.to_json().dump(),
            options_.model.to_json().dump());
@@ -482,7 +488,11 @@ void StyleTrainer::resume() {
     p.value().copy_(t->second);
   }
   get_adam_state(f, "adam.", *opt_);
-  step_ = meta.at("step");
+  try {
+    step_ = json_int(meta.at("step"), "step");
+  } catch (const std::exception& e) {
+    throw Error(path + ": malformed checkpoint metadata: " + e.what());
+  }
   seconds_ = meta.value("seconds", 0.0);
   rng_.set_state(f.tensors.at("rng"));
   // The loss log continues from the checkpoint: drop rows written after it
