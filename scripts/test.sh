@@ -6,3 +6,8 @@ build_project -DNEURALART_BUILD_TESTS=ON
 log "running the test suite"
 cd "$BUILD_DIR"
 ctest --output-on-failure -j "$JOBS" --timeout 1500 "$@"
+# The readers of untrusted files again, under ASan + UBSan (docs/hardening.md;
+# NEURALART_SANITIZE_QUICK=0 skips it, scripts/sanitize.sh runs everything).
+if [ "${NEURALART_SANITIZE_QUICK:-1}" = 1 ]; then
+  bash "$NEURALART_ROOT/scripts/sanitize.sh" --quick
+fi
