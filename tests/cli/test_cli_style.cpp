@@ -250,10 +250,14 @@ TEST(CliStyle, CtrlCSavesThenExits) {
                           std::string(NEURALART_TRAIN_EXE) + " style --style " +
                           im.style + " --content " + im.folder +
                           " --size 32 --batch 1 --width 4 --res-blocks 0 "
-                          "--steps 100000000 --threads 1 --out " +
+                          "--steps 100000000 --threads 1 --log-every 1 "
+                          "--out " +
                           model;
-  auto r = run_shell("sh -c '" + cmd +
-                     " & pid=$!; sleep 4; kill -INT $pid; wait $pid; "
+  // Ctrl-C once training runs (the first loss row), however slow the start
+  // (a sanitizer build takes seconds to load LibTorch).
+  auto r = run_shell("sh -c '" + cmd + " & pid=$!; i=0; while [ ! -s " + model +
+                     ".run/losses.csv ] && [ $i -lt 600 ]; do sleep 0.2; "
+                     "i=$((i+1)); done; sleep 1; kill -INT $pid; wait $pid; "
                      "echo rc=$?'");
   EXPECT_TRUE(has(r, "rc=130")) << r.out;
   EXPECT_TRUE(has(r, "interrupted at step")) << r.out;
