@@ -9,7 +9,7 @@
 #                                     ~15 min tests on 2 cores)
 #   bash scripts/sanitize.sh --quick  the readers of untrusted files only:
 #                                     build the fuzz targets, replay their
-#                                     corpus and mutate it (~5 min; run by
+#                                     corpus and mutate it (~12 min; run by
 #                                     scripts/test.sh, so by CI)
 # shellcheck source=scripts/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
