@@ -2,18 +2,21 @@
 // styletransfer element runs per frame, from 8-bit host frames to 8-bit
 // host frames (upload, conversion, network, download included).
 //
-//   neuralart-bench-stylizer [--model BUNDLE | --width W --blocks B]
+//   neuralart-bench-stylizer [--model BUNDLE | --width W --blocks B
+//       [--conv standard|separable] [--stem full|shuffle]]
 //       [--sizes 256x256,640x360,1280x720] [--frames N] [--warmup W]
 //       [--device cpu|cuda] [--precision fp32|bf16|fp16] [--threads T]
 //       [--scale S] [--input RAW --input-size WxH] [--psnr 1]
 //
-// Without --model a StyleNet with random weights (seed 1) is timed; width
+// Without --model a StyleNet with random weights (seed 1) is timed
+// (--conv standard|separable and --stem full|shuffle pick a variant); width
 // 32 and 5 blocks is pytorch/examples' TransformerNet (71 GFLOP per
 // 640x360 frame). Frames are RGBx: from --input (raw RGBx frames of
 // --input-size, e.g. from gst-launch ... ! video/x-raw,format=RGBx !
 // filesink), resized to each size, or else smooth random images. With
 // --psnr 1 every timed output is compared with the fp32 output of the same
 // frame (PSNR over the colour bytes). Prints one JSON line per size.
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -35,10 +38,12 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: neuralart-bench-stylizer [--model BUNDLE | --width W --blocks B]\n"
+    "usage: neuralart-bench-stylizer [--model BUNDLE | --width W --blocks B\n"
+    "  [--conv standard|separable] [--stem full|shuffle]]\n"
     "  [--sizes 256x256,640x360,1280x720] [--frames N] [--warmup W]\n"
     "  [--device cpu|cuda] [--precision fp32|bf16|fp16] [--threads T]\n"
-    "  [--scale S] [--input RAW --input-size WxH] [--psnr 0|1]\n";
+    "  [--scale S] [--input RAW --input-size WxH] [--psnr 0|1]\n"
+    "  [--profile PREFIX]  (writes PREFIX-WxH.trace for chrome://tracing)\n";
 
 struct Size {
   int w = 0, h = 0;
@@ -59,23 +64,6 @@ std::vector<Size> parse_sizes(const std::string& s) {
   std::string item;
   while (std::getline(in, item, ',')) out.push_back(parse_size(item));
   return out;
-}
-
-// Multiply-adds x 2 of StyleNet's convolutions on an H x W frame.
-double style_net_gflop(int64_t width, int64_t blocks, int64_t h, int64_t w) {
-  auto conv = [](int64_t k, int64_t cin, int64_t cout, int64_t oh, int64_t ow) {
-    return 2.0 * k * k * cin * cout * oh * ow;
-  };
-  const int64_t h2 = (h + 1) / 2, w2 = (w + 1) / 2;
-  const int64_t h4 = (h2 + 1) / 2, w4 = (w2 + 1) / 2;
-  double f = conv(9, 3, width, h, w);
-  f += conv(3, width, 2 * width, h2, w2);
-  f += conv(3, 2 * width, 4 * width, h4, w4);
-  f += 2 * blocks * conv(3, 4 * width, 4 * width, h4, w4);
-  f += conv(3, 4 * width, 2 * width, h2, w2);
-  f += conv(3, 2 * width, width, h, w);
-  f += conv(9, width, 3, h, w);
-  return f / 1e9;
 }
 
 int64_t peak_rss_kib() {
@@ -140,6 +128,7 @@ int main(int argc, char** argv) {
   std::string model_path, sizes_text = "256x256,640x360,1280x720";
   std::string device = "cpu", precision = "fp32", input, input_size;
   int64_t width = 32, blocks = 5, frames = 20, warmup = 3, threads = 0;
+  std::string conv = "standard", stem = "full", profile;
   int64_t check_psnr = 0;
   double scale = 1.0;
   try {
@@ -149,6 +138,9 @@ int main(int argc, char** argv) {
              {"--width", [&](const std::string& v) { width = std::stoll(v); }},
              {"--blocks",
               [&](const std::string& v) { blocks = std::stoll(v); }},
+             {"--conv", [&](const std::string& v) { conv = v; }},
+             {"--stem", [&](const std::string& v) { stem = v; }},
+             {"--profile", [&](const std::string& v) { profile = v; }},
              {"--sizes", [&](const std::string& v) { sizes_text = v; }},
              {"--frames",
               [&](const std::string& v) { frames = std::stoll(v); }},
@@ -171,20 +163,23 @@ int main(int argc, char** argv) {
 
     neuralart::bench::ScratchDir scratch("neuralart-bench-stylizer");
     std::string bundle = model_path;
+    neuralart::StyleNetOptions arch;
     if (bundle.empty()) {
       torch::manual_seed(1);
       neuralart::StyleNetOptions o;
       o.width = width;
       o.res_blocks = blocks;
+      o.conv = conv;
+      o.stem = stem;
       neuralart::StyleNet net(o);
+      arch = o;
       std::filesystem::create_directories(scratch.path);
       bundle = scratch.path + "/random.bundle";
       neuralart::save_bundle(bundle, neuralart::style_meta(o, {"random"}),
                              *net);
     } else {
       auto net = neuralart::load_style_net(neuralart::read_bundle(bundle));
-      width = net->options().width;
-      blocks = net->options().res_blocks;
+      arch = net->options();
     }
 
     neuralart::StylizerOptions so;
@@ -230,18 +225,28 @@ int main(int argc, char** argv) {
                          .count());
       };
       const double seconds = neuralart::bench::time_steps(warmup, frames, step);
+      if (!profile.empty()) {
+        // A chrome://tracing trace of two more frames (after the timing).
+        torch::autograd::profiler::RecordProfile guard(
+            profile + "-" + std::to_string(size.w) + "x" +
+            std::to_string(size.h) + ".trace");
+        const int64_t before = i;
+        while (i < before + 2) step();
+        ms.resize(ms.size() - 2);
+      }
       ms.erase(ms.begin(), ms.begin() + warmup);
       std::sort(ms.begin(), ms.end());
-      const double gflop =
-          style_net_gflop(width, blocks, std::llround(size.h * scale),
-                          std::llround(size.w * scale));
+      const double gflop = neuralart::style_net_gflop(
+          arch, std::llround(size.h * scale), std::llround(size.w * scale));
       nlohmann::json r = {
           {"impl", "neuralart-cpp"},
           {"device", device},
           {"precision", precision},
           {"threads", threads},
-          {"width", width},
-          {"blocks", blocks},
+          {"width", arch.width},
+          {"blocks", arch.res_blocks},
+          {"conv", arch.conv},
+          {"stem", arch.stem},
           {"size", std::to_string(size.w) + "x" + std::to_string(size.h)},
           {"scale", scale},
           {"frames", frames},

@@ -66,6 +66,13 @@ int run_style(const std::vector<std::string>& args) {
      "channels of the first layer (x2, x4 deeper), [4, 256]")
     ("res-blocks", po::value<int64_t>()->default_value(5),
      "residual blocks, [0, 32]")
+    ("conv", po::value<std::string>()->default_value("standard"),
+     "3x3 convolutions inside the network: standard or separable "
+     "(depthwise 3x3 + 1x1; faster)")
+    ("stem", po::value<std::string>()->default_value("full"),
+     "full (9x9 convolutions at full resolution) or shuffle (pixel-shuffle "
+     "in and out, every convolution at half resolution or less; the "
+     "real-time variant, docs/benchmarks.md)")
     ("content-weight", po::value<double>()->default_value(1.0),
      "content loss weight, [0, 1e9]")
     ("style-weight", po::value<double>()->default_value(10.0),
@@ -144,6 +151,13 @@ int run_style(const std::vector<std::string>& args) {
   check_range<int64_t>("width", o.model.width, 4, 256);
   o.model.res_blocks = vm["res-blocks"].as<int64_t>();
   check_range<int64_t>("res-blocks", o.model.res_blocks, 0, 32);
+  o.model.conv = vm["conv"].as<std::string>();
+  if (o.model.conv != "standard" && o.model.conv != "separable")
+    throw UsageError("--conv '" + o.model.conv +
+                     "' must be standard or separable");
+  o.model.stem = vm["stem"].as<std::string>();
+  if (o.model.stem != "full" && o.model.stem != "shuffle")
+    throw UsageError("--stem '" + o.model.stem + "' must be full or shuffle");
   o.content_weight = vm["content-weight"].as<double>();
   check_range("content-weight", o.content_weight, 0.0, 1e9);
   o.style_weight = vm["style-weight"].as<double>();

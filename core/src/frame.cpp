@@ -1,8 +1,12 @@
 #include "neuralart/frame.h"
 
+#include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 #include <torch/torch.h>
 
 #include <array>
+#include <cmath>
+#include <sstream>
 
 #include "neuralart/error.h"
 
@@ -153,6 +157,150 @@ void tensor_to_frame(const torch::Tensor& image_in, ValueRange range,
   dst.select(2, layout.r).copy_(bytes.select(2, 0));
   dst.select(2, layout.g).copy_(bytes.select(2, 1));
   dst.select(2, layout.b).copy_(bytes.select(2, 2));
+}
+
+namespace {
+
+void check_fold(int64_t fold) {
+  if (fold != 1 && fold != 2)
+    throw InvalidArgument("fold " + std::to_string(fold) + " must be 1 or 2");
+}
+
+// Byte v -> value in `range`, with the same float operations as
+// bytes_to_range_ (so fp32 results are bit-identical).
+inline float byte_to_value(uint8_t v, ValueRange range) {
+  const float f = static_cast<float>(v);
+  switch (range) {
+    case ValueRange::Unit:
+      return f / 255.0f;
+    case ValueRange::Signed:
+      return f / 127.5f - 1.0f;
+    case ValueRange::Byte:
+      break;
+  }
+  return f;
+}
+
+// Value in `range` -> byte, as range_to_bytes: round half to even,
+// clamp, NaN -> 0. Clamping first lets the rounding add and subtract
+// 1.5 * 2^23, which rounds a float in [0, 255] to the nearest integer
+// (ties to even) in the default rounding mode without a libm call.
+inline uint8_t value_to_byte(float v, float scale, float shift) {
+  v = (v + shift) * scale;
+  v = v >= 0.0f ? v : 0.0f;  // NaN fails the test -> 0
+  v = v <= 255.0f ? v : 255.0f;
+  constexpr float kRound = 12582912.0f;  // IEEE: not folded without fast-math
+  return static_cast<uint8_t>((v + kRound) - kRound);
+}
+
+template <typename T>
+void fold_frame(const FrameView& frame, ValueRange range, int64_t fold, T* dst,
+                int64_t oh, int64_t ow) {
+  const auto layout = pixel_layout(frame.format);
+  const int64_t ff = fold * fold, channels = 3 * ff;
+  const std::array<int, 3> offset{layout.r, layout.g, layout.b};
+  std::array<T, 256> lut;  // byte -> value, computed once per frame
+  for (int v = 0; v < 256; ++v)
+    lut[v] = static_cast<T>(byte_to_value(static_cast<uint8_t>(v), range));
+  at::parallel_for(0, oh, 8, [&](int64_t begin, int64_t end) {
+    for (int64_t y = begin; y < end; ++y) {
+      T* row = dst + y * ow * channels;
+      for (int64_t i = 0; i < fold; ++i) {
+        const int64_t sy = std::min<int64_t>(y * fold + i, frame.height - 1);
+        const uint8_t* src = frame.data + sy * frame.stride;
+        for (int64_t x = 0; x < ow; ++x) {
+          for (int64_t j = 0; j < fold; ++j) {
+            const int64_t sx = std::min<int64_t>(x * fold + j, frame.width - 1);
+            const uint8_t* p = src + sx * layout.bytes_per_pixel;
+            T* o = row + x * channels + i * fold + j;
+            for (int c = 0; c < 3; ++c) o[c * ff] = lut[p[offset[c]]];
+          }
+        }
+      }
+    }
+  });
+}
+
+template <typename T>
+void unfold_to_frame(const T* src, ValueRange range, int64_t fold, int64_t oh,
+                     int64_t ow, const FrameView& out) {
+  const auto layout = pixel_layout(out.format);
+  const int64_t ff = fold * fold, channels = 3 * ff;
+  const std::array<int, 3> offset{layout.r, layout.g, layout.b};
+  // v -> (v + shift) * scale is range_to_bytes' arithmetic for each range.
+  const float scale = range == ValueRange::Unit     ? 255.0f
+                      : range == ValueRange::Signed ? 127.5f
+                                                    : 1.0f;
+  const float shift = range == ValueRange::Signed ? 1.0f : 0.0f;
+  at::parallel_for(0, oh, 8, [&](int64_t begin, int64_t end) {
+    for (int64_t y = begin; y < end; ++y) {
+      const T* row = src + y * ow * channels;
+      for (int64_t i = 0; i < fold; ++i) {
+        const int64_t dy = y * fold + i;
+        if (dy >= out.height) break;
+        uint8_t* dst = out.data + dy * out.stride;
+        for (int64_t x = 0; x < ow; ++x) {
+          for (int64_t j = 0; j < fold; ++j) {
+            const int64_t dx = x * fold + j;
+            if (dx >= out.width) break;
+            const T* v = row + x * channels + i * fold + j;
+            uint8_t* p = dst + dx * layout.bytes_per_pixel;
+            for (int c = 0; c < 3; ++c)
+              p[offset[c]] =
+                  value_to_byte(static_cast<float>(v[c * ff]), scale, shift);
+          }
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
+torch::Tensor frame_to_folded(const FrameView& frame, ValueRange range,
+                              torch::ScalarType dtype, int64_t fold) {
+  RECORD_FUNCTION("neuralart::frame_to_folded", std::vector<c10::IValue>());
+  validate_frame(frame);
+  check_fold(fold);
+  const int64_t oh = (frame.height + fold - 1) / fold;
+  const int64_t ow = (frame.width + fold - 1) / fold;
+  auto t = torch::empty({1, 3 * fold * fold, oh, ow},
+                        torch::TensorOptions().dtype(dtype).memory_format(
+                            at::MemoryFormat::ChannelsLast));
+  if (dtype == torch::kFloat32)
+    fold_frame(frame, range, fold, t.data_ptr<float>(), oh, ow);
+  else if (dtype == torch::kBFloat16)
+    fold_frame(frame, range, fold, t.data_ptr<at::BFloat16>(), oh, ow);
+  else
+    throw InvalidArgument("frame_to_folded: dtype must be float32 or bfloat16");
+  return t;
+}
+
+void folded_to_frame(const torch::Tensor& folded, ValueRange range,
+                     int64_t fold, const FrameView& out) {
+  RECORD_FUNCTION("neuralart::folded_to_frame", std::vector<c10::IValue>());
+  validate_frame(out);
+  check_fold(fold);
+  const int64_t oh = (out.height + fold - 1) / fold;
+  const int64_t ow = (out.width + fold - 1) / fold;
+  if (folded.dim() != 4 || folded.size(0) != 1 ||
+      folded.size(1) != 3 * fold * fold || folded.size(2) != oh ||
+      folded.size(3) != ow) {
+    std::ostringstream msg;
+    msg << "tensor of shape " << folded.sizes() << " does not fit a "
+        << out.width << "x" << out.height << " frame folded by " << fold
+        << " (expected [1, " << 3 * fold * fold << ", " << oh << ", " << ow
+        << "])";
+    throw InvalidArgument(msg.str());
+  }
+  torch::NoGradGuard no_grad;
+  auto t = folded.to(torch::kCPU);
+  if (t.scalar_type() != torch::kBFloat16) t = t.to(torch::kFloat32);
+  t = t.contiguous(at::MemoryFormat::ChannelsLast);
+  if (t.scalar_type() == torch::kFloat32)
+    unfold_to_frame(t.data_ptr<float>(), range, fold, oh, ow, out);
+  else
+    unfold_to_frame(t.data_ptr<at::BFloat16>(), range, fold, oh, ow, out);
 }
 
 void copy_alpha(const FrameView& src, const FrameView& dst) {

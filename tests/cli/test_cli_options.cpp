@@ -143,6 +143,8 @@ const std::map<std::string, Choice>& choices() {
       {"style --style-layers", {"conv1", "valid: relu1_1"}},
       {"style --loss-net", {"alexnet", "random"}},
       {"style --style-names", {"a,b,c", "names for"}},
+      {"style --conv", {"dense", "standard or separable"}},
+      {"style --stem", {"half", "full or shuffle"}},
       {"stylize --init", {"zeros", "content or noise"}},
       {"stylize --optimizer", {"sgd", "lbfgs or adam"}},
       {"stylize --style-weights", {"-1", "out of range [0, 1000]"}},

@@ -152,8 +152,8 @@ TEST(CliStyle, Help) {
   EXPECT_EQ(r.code, 0);
   for (const char* opt :
        {"--style", "--content", "--size", "--batch", "--steps", "--epochs",
-        "--width", "--res-blocks", "--temporal-weight", "--resume",
-        "--preview-every", "--checkpoint-every", "--loss-net"})
+        "--width", "--res-blocks", "--conv", "--stem", "--temporal-weight",
+        "--resume", "--preview-every", "--checkpoint-every", "--loss-net"})
     EXPECT_TRUE(has(r, opt)) << opt;
 }
 
@@ -191,6 +191,32 @@ TEST(CliStyle, TrainsResumesAndWritesABundle) {
   EXPECT_NE(meta.provenance.at("command").get<std::string>().find("--resume"),
             std::string::npos);
   EXPECT_EQ(meta.provenance.at("content").at("images"), 3);
+}
+
+TEST(CliStyle, CompactVariantTrainsAndRefusesAnotherOnResume) {
+  Images im;
+  const auto model = im.dir.file("fast.bundle");
+  const std::string base = "style --style " + im.style + " --content " +
+                           im.folder +
+                           " --size 32 --batch 2 --width 4 --res-blocks 1 "
+                           "--conv separable --stem shuffle --threads 1 "
+                           "--preview-every 0 --out " +
+                           model;
+  auto r = run(base + " --steps 2");
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto net = load_style_net(model);
+  EXPECT_EQ(net->options().conv, "separable");
+  EXPECT_EQ(net->options().stem, "shuffle");
+  // Resuming with another architecture is refused, naming the model.
+  r = run("style --style " + im.style + " --content " + im.folder +
+          " --size 32 --batch 2 --width 4 --res-blocks 1 --stem full "
+          "--conv separable --threads 1 --out " +
+          model + " --steps 3 --resume");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_TRUE(has(r, "checkpoint was trained with model")) << r.out;
+  r = run(base + " --steps 3 --resume");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(read_bundle_meta(model).provenance.at("steps"), 3);
 }
 
 TEST(CliStyle, LaunchTwoProcessesTrainOneModel) {

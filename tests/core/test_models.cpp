@@ -200,6 +200,130 @@ TEST(StyleNet, OutputFieldDefaultsToLinearForOlderBundles) {
   EXPECT_THROW(StyleNetOptions::from_json(j), InvalidArgument);
 }
 
+// The compact variants: every convolution choice and stem, any frame size.
+class StyleNetVariants
+    : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {
+ protected:
+  StyleNetOptions options() const {
+    StyleNetOptions o;
+    o.width = 8;
+    o.res_blocks = 2;
+    o.conv = std::get<0>(GetParam());
+    o.stem = std::get<1>(GetParam());
+    return o;
+  }
+};
+
+TEST_P(StyleNetVariants, AnySizeInIsTheSizeOut) {
+  StyleNet net(options());
+  torch::NoGradGuard no_grad;
+  for (auto [h, w] :
+       {std::pair<int, int>{16, 16}, {21, 37}, {33, 9}, {90, 160}, {17, 17}}) {
+    auto y = net->forward(torch::rand({2, 3, h, w}) * 255);
+    EXPECT_EQ(y.sizes(), (std::vector<int64_t>{2, 3, h, w})) << h << "x" << w;
+    EXPECT_GE(y.min().item<float>(), 0.0f);
+    EXPECT_LE(y.max().item<float>(), 255.0f);
+  }
+}
+
+TEST_P(StyleNetVariants, TooSmallFramesAreAClearError_n) {
+  StyleNet net(options());
+  torch::NoGradGuard no_grad;
+  const int64_t side = 4 * net->fold();  // one pixel short
+  try {
+    net->forward(torch::rand({1, 3, side, 40}));
+    ADD_FAILURE() << "no error for a " << side << "-pixel frame";
+  } catch (const c10::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("at least"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(net->forward(torch::rand({1, 3, side + 1, 40})).size(2), side + 1);
+}
+
+TEST_P(StyleNetVariants, LayersAreWhatTheOptionsSay) {
+  const auto o = options();
+  StyleNet net(o);
+  auto params = net->named_parameters();
+  const bool shuffle = o.stem == "shuffle";
+  EXPECT_EQ(params["conv1.conv.weight"].sizes(),
+            (std::vector<int64_t>{8, shuffle ? 12 : 3, shuffle ? 3 : 9,
+                                  shuffle ? 3 : 9}));
+  EXPECT_EQ(params["conv_out.conv.weight"].size(0), shuffle ? 12 : 3);
+  // Separable: a depthwise 3x3 (one input channel per group) and a 1x1.
+  const bool sep = o.conv == "separable";
+  EXPECT_EQ(params["res_convs.0.conv.weight"].size(1), sep ? 1 : 32);
+  EXPECT_EQ(params.contains("res_convs.0.pointwise.weight"), sep);
+  EXPECT_EQ(params.contains("up1.pointwise.weight"), sep);
+  EXPECT_FALSE(params.contains("conv1.pointwise.weight"));
+  // The bundle's architecture names the variant and rebuilds it.
+  const auto back = StyleNetOptions::from_json(o.to_json());
+  EXPECT_EQ(back.conv, o.conv);
+  EXPECT_EQ(back.stem, o.stem);
+  StyleNet again(back);
+  EXPECT_EQ(again->parameters().size(), net->parameters().size());
+}
+
+TEST_P(StyleNetVariants, FoldedForwardIsTheForwardBetweenFoldAndUnfold) {
+  StyleNet net(options());
+  torch::NoGradGuard no_grad;
+  auto x = torch::rand({1, 3, 24, 40}) * 255;
+  const int64_t f = net->fold();
+  EXPECT_EQ(f, std::get<1>(GetParam()) == "shuffle" ? 2 : 1);
+  auto folded = f == 1 ? x : torch::pixel_unshuffle(x, f);
+  auto y = net->forward_folded(folded);
+  EXPECT_EQ(y.size(1), 3 * f * f);
+  auto unfolded = f == 1 ? y : torch::pixel_shuffle(y, f);
+  EXPECT_TRUE(torch::allclose(unfolded, net->forward(x), 1e-4, 1e-3));
+  EXPECT_THROW(net->forward_folded(torch::rand({1, 5, 8, 8})), c10::Error);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    ConvAndStem, StyleNetVariants,
+    ::testing::Combine(::testing::Values("standard", "separable"),
+                       ::testing::Values("full", "shuffle")),
+    [](const auto& info) {
+      return std::get<0>(info.param) + "_" + std::get<1>(info.param);
+    });
+
+TEST(StyleNet, GflopOfTheReferenceAndTheCompactVariants) {
+  StyleNetOptions o;  // pytorch/examples' TransformerNet
+  // 307,584 FLOP per pixel (the "71 GFLOP per 640x360 frame").
+  EXPECT_NEAR(style_net_gflop(o, 360, 640), 307584.0 * 360 * 640 / 1e9, 1e-9);
+  auto sep = o;
+  sep.conv = "separable";
+  auto shuffle = o;
+  shuffle.stem = "shuffle";
+  const double ref = style_net_gflop(o, 720, 1280);
+  EXPECT_LT(style_net_gflop(sep, 720, 1280), ref / 4);  // 9x9s remain
+  EXPECT_LT(style_net_gflop(shuffle, 720, 1280), ref / 4);
+  // Width 16, 3 blocks, separable, shuffle at 720p, by hand: the two 3x3
+  // convolutions of the stem at 640x360 with 12 and 16 channels, 2 x 0.796;
+  // the six separable residual convolutions (64 channels at 160x90),
+  // 6 x 0.1346; down and up, 0.814: 3.214 GFLOP.
+  StyleNetOptions compact;
+  compact.width = 16;
+  compact.res_blocks = 3;
+  compact.conv = "separable";
+  compact.stem = "shuffle";
+  EXPECT_NEAR(style_net_gflop(compact, 720, 1280), 3.21, 0.01);
+}
+
+TEST(StyleNet, OlderBundlesAreStandardAndFull_n) {
+  auto j = StyleNetOptions{}.to_json();
+  EXPECT_EQ(j.at("conv"), "standard");
+  EXPECT_EQ(j.at("stem"), "full");
+  j.erase("conv");
+  j.erase("stem");
+  const auto o = StyleNetOptions::from_json(j);
+  EXPECT_EQ(o.conv, "standard");
+  EXPECT_EQ(o.stem, "full");
+  j["conv"] = "dense";
+  EXPECT_THROW(StyleNetOptions::from_json(j), InvalidArgument);
+  j["conv"] = "separable";
+  j["stem"] = "half";
+  EXPECT_THROW(StyleNetOptions::from_json(j), InvalidArgument);
+}
+
 TEST(StyleNet, BadStyleIndex_n) {
   StyleNetOptions o;
   o.width = 8;

@@ -48,12 +48,16 @@ void save_script(const std::string& path, const std::string& forward_body) {
 
 // A tiny StyleNet bundle with `styles` styles whose weights differ.
 std::string save_style_bundle(const TempDir& dir, const std::string& name,
-                              int64_t styles, uint64_t seed = 7) {
+                              int64_t styles, uint64_t seed = 7,
+                              const std::string& conv = "standard",
+                              const std::string& stem = "full") {
   torch::manual_seed(seed);
   StyleNetOptions o;
   o.width = 4;
   o.res_blocks = 1;
   o.num_styles = styles;
+  o.conv = conv;
+  o.stem = stem;
   o.output = "linear";  // the byte values below are the output
   StyleNet net(o);
   {
@@ -165,6 +169,44 @@ TEST(Stylizer, BundleMatchesTheNetwork) {
   tensor_to_frame(y, ValueRange::Byte, expected.view);
   EXPECT_LE(max_colour_diff(out.view, expected.view), 1);
   EXPECT_GT(max_colour_diff(out.view, in.view), 10);  // it did something
+}
+
+// The compact variants through the Stylizer's one-pass path: the pixels of
+// the network run on frame_to_tensor, for odd sizes, padded rows, alpha
+// formats and in place.
+TEST(Stylizer, CompactVariantsMatchTheNetwork) {
+  TempDir dir;
+  for (const auto& [conv, stem] :
+       {std::pair<std::string, std::string>{"separable", "full"},
+        {"standard", "shuffle"},
+        {"separable", "shuffle"}}) {
+    SCOPED_TRACE(conv + " " + stem);
+    const auto path =
+        save_style_bundle(dir, conv + stem + ".bundle", 1, 7, conv, stem);
+    Stylizer s(path, small_warmup());
+    auto net = load_style_net(path);
+    EXPECT_EQ(net->options().conv, conv);
+    EXPECT_EQ(net->options().stem, stem);
+    for (auto [w, h, format] :
+         {std::tuple<int, int, PixelFormat>{31, 19, PixelFormat::RGBA},
+          {16, 16, PixelFormat::BGR},
+          {40, 23, PixelFormat::xRGB}}) {
+      Image in(w, h, format, 3);
+      Image out = in;
+      s.process(in.view, out.view, StyleParams{});
+      c10::InferenceMode guard;
+      auto y = net->forward(frame_to_tensor(in.view, ValueRange::Byte));
+      Image expected = in;
+      tensor_to_frame(y, ValueRange::Byte, expected.view);
+      EXPECT_LE(max_colour_diff(out.view, expected.view), 1) << w << "x" << h;
+      EXPECT_GT(max_colour_diff(out.view, in.view), 10);
+      const int alpha = pixel_layout(format).alpha;
+      if (alpha >= 0) EXPECT_EQ(out.bytes[alpha], in.bytes[alpha]);
+      Image inplace = in;
+      s.process(inplace.view, inplace.view, StyleParams{});
+      EXPECT_EQ(inplace.bytes, out.bytes);
+    }
+  }
 }
 
 TEST(Stylizer, StrengthZeroIsBitExactPassthrough) {

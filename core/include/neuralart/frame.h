@@ -64,6 +64,20 @@ torch::Tensor frame_to_tensor(const FrameView& frame, ValueRange range,
 void tensor_to_frame(const torch::Tensor& image, ValueRange range,
                      const FrameView& out);
 
+// One pass from an 8-bit frame to the channels-last tensor a network reads:
+// [1, 3*f*f, ceil(H/f), ceil(W/f)] in `range`, dtype float32 or bfloat16,
+// CPU. f = 1 is the plain RGB image; f = 2 is pixel_unshuffle's layout
+// (channel c*4 + i*2 + j holds colour c of pixel (2y+i, 2x+j)), odd sides
+// repeating their last row or column. The values equal frame_to_tensor's.
+torch::Tensor frame_to_folded(const FrameView& frame, ValueRange range,
+                              torch::ScalarType dtype, int64_t fold);
+// The inverse in one pass: `folded` (that shape, float32 or bfloat16, CPU,
+// any strides) is rounded and clamped as range_to_bytes does and written to
+// the colour bytes of `out`; entries past an odd side are dropped, alpha
+// is not touched.
+void folded_to_frame(const torch::Tensor& folded, ValueRange range,
+                     int64_t fold, const FrameView& out);
+
 // Copies the alpha / padding byte from `src` to `dst` (same size/format).
 void copy_alpha(const FrameView& src, const FrameView& dst);
 

@@ -1,5 +1,7 @@
 #include "neuralart/models/layers.h"
 
+#include <ATen/record_function.h>
+
 #include <torch/torch.h>
 
 #include <ATen/Parallel.h>
@@ -11,6 +13,7 @@ namespace neuralart {
 
 torch::Tensor reflection_pad(const torch::Tensor& x, int64_t pad) {
   if (pad == 0) return x;
+  RECORD_FUNCTION("neuralart::reflection_pad", std::vector<c10::IValue>());
   const bool fast = x.is_cpu() && x.dim() == 4 &&
                     x.is_contiguous(at::MemoryFormat::ChannelsLast) &&
                     !(torch::GradMode::is_enabled() && x.requires_grad());

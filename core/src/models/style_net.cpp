@@ -25,12 +25,23 @@ void StyleNetOptions::validate() const {
   if (output != "sigmoid" && output != "linear")
     throw InvalidArgument("style network output '" + output +
                           "' must be sigmoid or linear");
+  if (conv != "standard" && conv != "separable")
+    throw InvalidArgument("style network conv '" + conv +
+                          "' must be standard or separable");
+  if (stem != "full" && stem != "shuffle")
+    throw InvalidArgument("style network stem '" + stem +
+                          "' must be full or shuffle");
 }
 
 nlohmann::json StyleNetOptions::to_json() const {
-  return {{"name", "transformer_net"},  {"width", width},
-          {"res_blocks", res_blocks},   {"num_styles", num_styles},
-          {"value_range", value_range}, {"output", output}};
+  return {{"name", "transformer_net"},
+          {"width", width},
+          {"res_blocks", res_blocks},
+          {"num_styles", num_styles},
+          {"value_range", value_range},
+          {"output", output},
+          {"conv", conv},
+          {"stem", stem}};
 }
 
 StyleNetOptions StyleNetOptions::from_json(const nlohmann::json& j) {
@@ -43,6 +54,8 @@ StyleNetOptions StyleNetOptions::from_json(const nlohmann::json& j) {
     o.num_styles = json_int(j.at("num_styles"), "transformer_net num_styles");
     o.value_range = j.value("value_range", o.value_range);
     o.output = j.value("output", std::string("linear"));
+    o.conv = j.value("conv", o.conv);
+    o.stem = j.value("stem", o.stem);
   } catch (const nlohmann::json::exception& e) {
     throw InvalidArgument(std::string("transformer_net architecture: ") +
                           e.what());
@@ -83,11 +96,16 @@ torch::Tensor CondInstanceNormImpl::forward(const torch::Tensor& x,
 }
 
 ConvLayerImpl::ConvLayerImpl(int64_t in, int64_t out, int64_t kernel,
-                             int64_t stride)
+                             int64_t stride, bool separable)
     : pad(kernel / 2) {
   conv = register_module(
       "conv", torch::nn::Conv2d(
-                  torch::nn::Conv2dOptions(in, out, kernel).stride(stride)));
+                  torch::nn::Conv2dOptions(in, separable ? in : out, kernel)
+                      .stride(stride)
+                      .groups(separable ? in : 1)));
+  if (separable)
+    pointwise = register_module(
+        "pointwise", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 1)));
 }
 
 torch::Tensor ConvLayerImpl::forward(const torch::Tensor& x) {
@@ -97,31 +115,64 @@ torch::Tensor ConvLayerImpl::forward(const torch::Tensor& x) {
     // own pad wants channels-last: pad in fp32.
     auto padded =
         torch::reflection_pad2d(x.to(torch::kFloat32), {pad, pad, pad, pad});
-    return conv->forward(padded.to(torch::kBFloat16));
+    auto y = conv->forward(padded.to(torch::kBFloat16));
+    return pointwise ? pointwise->forward(y) : y;
   }
-  return conv->forward(reflection_pad(x, pad));
+  auto y = conv->forward(reflection_pad(x, pad));
+  return pointwise ? pointwise->forward(y) : y;
 }
 
 StyleNetImpl::StyleNetImpl(const StyleNetOptions& options) : options_(options) {
   options_.validate();
   const int64_t w = options_.width, s = options_.num_styles;
-  conv1 = register_module("conv1", ConvLayer(3, w, 9, 1));
+  const bool shuffle = options_.stem == "shuffle";
+  const bool sep = options_.conv == "separable";
+  // The shuffle stem sees 12 channels (2x2 pixels x RGB) and emits 12.
+  conv1 = register_module(
+      "conv1", shuffle ? ConvLayer(12, w, 3, 1) : ConvLayer(3, w, 9, 1));
   in1 = register_module("in1", CondInstanceNorm(w, s));
-  conv2 = register_module("conv2", ConvLayer(w, 2 * w, 3, 2));
+  conv2 = register_module("conv2", ConvLayer(w, 2 * w, 3, 2, sep));
   in2 = register_module("in2", CondInstanceNorm(2 * w, s));
-  conv3 = register_module("conv3", ConvLayer(2 * w, 4 * w, 3, 2));
+  conv3 = register_module("conv3", ConvLayer(2 * w, 4 * w, 3, 2, sep));
   in3 = register_module("in3", CondInstanceNorm(4 * w, s));
   res_convs = register_module("res_convs", torch::nn::ModuleList());
   res_norms = register_module("res_norms", torch::nn::ModuleList());
   for (int64_t i = 0; i < options_.res_blocks * 2; ++i) {
-    res_convs->push_back(ConvLayer(4 * w, 4 * w, 3, 1));
+    res_convs->push_back(ConvLayer(4 * w, 4 * w, 3, 1, sep));
     res_norms->push_back(CondInstanceNorm(4 * w, s));
   }
-  up1 = register_module("up1", ConvLayer(4 * w, 2 * w, 3, 1));
+  up1 = register_module("up1", ConvLayer(4 * w, 2 * w, 3, 1, sep));
   in4 = register_module("in4", CondInstanceNorm(2 * w, s));
-  up2 = register_module("up2", ConvLayer(2 * w, w, 3, 1));
+  up2 = register_module("up2", ConvLayer(2 * w, w, 3, 1, sep));
   in5 = register_module("in5", CondInstanceNorm(w, s));
-  conv_out = register_module("conv_out", ConvLayer(w, 3, 9, 1));
+  conv_out = register_module(
+      "conv_out", shuffle ? ConvLayer(w, 12, 3, 1) : ConvLayer(w, 3, 9, 1));
+}
+
+double style_net_gflop(const StyleNetOptions& o, int64_t h, int64_t w) {
+  auto conv = [](int64_t k, int64_t cin, int64_t cout, int64_t oh, int64_t ow) {
+    return 2.0 * k * k * cin * cout * oh * ow;
+  };
+  auto half = [](int64_t n) { return (n + 1) / 2; };
+  const bool shuffle = o.stem == "shuffle";
+  const int64_t c = o.width;
+  // Sizes after the stem and the two stride-2 convolutions.
+  const int64_t h1 = shuffle ? half(h) : h, w1 = shuffle ? half(w) : w;
+  const int64_t h2 = half(h1), w2 = half(w1), h3 = half(h2), w3 = half(w2);
+  double f = shuffle ? conv(3, 12, c, h1, w1) : conv(9, 3, c, h1, w1);
+  // A 3x3 convolution inside the network, standard or separable.
+  auto inner = [&](int64_t cin, int64_t cout, int64_t oh, int64_t ow) {
+    return o.conv == "separable"
+               ? conv(3, 1, cin, oh, ow) + conv(1, cin, cout, oh, ow)
+               : conv(3, cin, cout, oh, ow);
+  };
+  f += inner(c, 2 * c, h2, w2);
+  f += inner(2 * c, 4 * c, h3, w3);
+  f += 2.0 * static_cast<double>(o.res_blocks) * inner(4 * c, 4 * c, h3, w3);
+  f += inner(4 * c, 2 * c, h2, w2);
+  f += inner(2 * c, c, h1, w1);
+  f += shuffle ? conv(3, c, 12, h1, w1) : conv(9, c, 3, h1, w1);
+  return f / 1e9;
 }
 
 torch::Tensor StyleNetImpl::one_hot(int64_t index) const {
@@ -133,9 +184,34 @@ torch::Tensor StyleNetImpl::one_hot(int64_t index) const {
 }
 
 torch::Tensor StyleNetImpl::forward(const torch::Tensor& x,
-                                    const torch::Tensor& mix_in) {
+                                    const torch::Tensor& mix) {
   TORCH_CHECK(x.dim() == 4 && x.size(1) == 3,
               "style network expects [N, 3, H, W], got ", x.sizes());
+  if (fold() == 1) return forward_folded(x, mix);
+  torch::Tensor x_in = x;
+  // Odd sides get their last row/column repeated (cropped again below).
+  if (x_in.size(2) % 2)
+    x_in = torch::cat({x_in, x_in.narrow(2, x_in.size(2) - 1, 1)}, 2);
+  if (x_in.size(3) % 2)
+    x_in = torch::cat({x_in, x_in.narrow(3, x_in.size(3) - 1, 1)}, 3);
+  x_in = torch::pixel_unshuffle(x_in, 2).contiguous(x.suggest_memory_format());
+  auto y = torch::pixel_shuffle(forward_folded(x_in, mix), 2);
+  if (y.size(2) != x.size(2) || y.size(3) != x.size(3))
+    y = y.narrow(2, 0, x.size(2)).narrow(3, 0, x.size(3));
+  return y;
+}
+
+torch::Tensor StyleNetImpl::forward_folded(const torch::Tensor& x,
+                                           const torch::Tensor& mix_in) {
+  const int64_t channels = 3 * fold() * fold();
+  TORCH_CHECK(x.dim() == 4 && x.size(1) == channels,
+              "style network expects [N, ", channels, ", H, W] here, got ",
+              x.sizes());
+  // Reflection padding needs every level to be at least 2 pixels (9x9 at
+  // the top needs 5): frames of at least 5 pixels, or 9 with the shuffle.
+  TORCH_CHECK(x.size(2) >= 5 && x.size(3) >= 5, "style network needs frames",
+              " of at least ", 4 * fold() + 1, "x", 4 * fold() + 1, ", got ",
+              x.size(3) * fold(), "x", x.size(2) * fold());
   auto mix =
       mix_in.defined() ? mix_in.to(x.device()) : one_hot(0).to(x.device());
   TORCH_CHECK(mix.dim() == 1 && mix.size(0) == options_.num_styles,

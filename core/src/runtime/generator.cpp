@@ -85,6 +85,7 @@ torch::Tensor mosaic(const torch::Tensor& images, int64_t grid) {
 
 Generator::Generator(const std::string& path, const RuntimeOptions& options)
     : path_(path), options_(options), device_(parse_device(options.device)) {
+  keep_freed_memory_for_reuse();
   if (!std::filesystem::is_regular_file(path))
     throw BundleError(path + ": no such model file");
   if (looks_like_bundle(path)) {

@@ -1,5 +1,10 @@
 #include "neuralart/runtime/runtime_options.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+#include <cstdlib>
+
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <torch/torch.h>
 
@@ -79,6 +84,18 @@ int resolve_threads(int threads) {
 void apply_threads(int threads) {
   const int n = resolve_threads(threads);
   if (torch::get_num_threads() != n) torch::set_num_threads(n);
+}
+
+void keep_freed_memory_for_reuse() {
+#ifdef __GLIBC__
+  static const bool done = [] {
+    if (std::getenv("NEURALART_KEEP_MALLOC") != nullptr) return false;
+    mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024);
+    return true;
+  }();
+  (void)done;
+#endif
 }
 
 }  // namespace neuralart

@@ -160,6 +160,7 @@ void place_model(Model& model, const torch::Device& device,
 Stylizer::Stylizer(const std::string& model_path,
                    const StylizerOptions& options)
     : options_(options), device_(parse_device(options.runtime.device)) {
+  keep_freed_memory_for_reuse();
   // cuDNN picks the fastest algorithm per frame size (cached after the
   // first frame of each size).
   if (device_.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
@@ -345,6 +346,30 @@ void Stylizer::process(const FrameView& in, const FrameView& out,
   net_w = std::max(net_w, min_side);
   const bool resize = net_h != h || net_w != w;
 
+  auto make_mix = [&] {
+    torch::Tensor mix;
+    if (params.mix.empty()) {
+      mix = torch::zeros({model->info.num_styles});
+      mix[params.style] = 1.0;
+    } else {
+      mix = torch::tensor(params.mix, torch::kFloat32);
+      mix = mix / mix.sum();
+    }
+    return mix.to(device_);
+  };
+  if (device_.is_cpu() && !blend && !resize && !model->info.torchscript &&
+      (model->dtype == torch::kFloat32 || model->dtype == torch::kBFloat16)) {
+    // The common case in one pass each way: bytes -> the network's input
+    // layout (folded for a pixel-shuffle stem), and its folded output ->
+    // bytes, with no full-size intermediate tensors.
+    const int64_t fold = model->net->fold();
+    auto y = model->net->forward_folded(
+        frame_to_folded(in, range, model->dtype, fold), make_mix());
+    folded_to_frame(y, range, fold, out);
+    if (in.data != out.data) copy_alpha(in, out);
+    return;
+  }
+
   namespace F = torch::nn::functional;
   torch::Tensor x;  // fp32 input, when blending or resizing needs it
   if (blend || resize) {
@@ -371,16 +396,7 @@ void Stylizer::process(const FrameView& in, const FrameView& out,
     bytes_to_range_(net_in, range);
   }
 
-  torch::Tensor mix;
-  if (params.mix.empty()) {
-    mix = torch::zeros({model->info.num_styles});
-    mix[params.style] = 1.0;
-  } else {
-    mix = torch::tensor(params.mix, torch::kFloat32);
-    mix = mix / mix.sum();
-  }
-
-  auto y = model->forward(net_in, mix.to(device_));
+  auto y = model->forward(net_in, make_mix());
   if (y.dim() != 4 || y.size(0) != 1 || y.size(1) != 3) {
     throw InvalidArgument(model->info.path + ": output of shape " +
                           shape_string(y) +

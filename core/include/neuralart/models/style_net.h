@@ -2,6 +2,11 @@
 // layout (9x9 conv, two stride-2 convs, residual blocks, two upsample+conv,
 // 9x9 conv; reflection padding; instance norm), with width and depth as
 // parameters and conditional instance norm so one model holds N styles.
+// Two options make compact real-time variants of the same layout (same
+// module names, so a bundle names its variant and reloads into it):
+// depthwise-separable residual convolutions, and a pixel-shuffle stem that
+// moves every convolution one octave down (docs/benchmarks.md measures
+// them).
 #pragma once
 
 #include <torch/nn/module.h>
@@ -23,6 +28,17 @@ struct StyleNetOptions {
   // (black) and needs tens of thousands of steps to reach the image's
   // brightness. Bundles without the field are "linear" (written before it).
   std::string output = "sigmoid";
+  // The 3x3 convolutions between the first and the last layer (down,
+  // residual, up): "standard" (the reference) or "separable" (depthwise 3x3
+  // then pointwise 1x1, as MobileNet: ~8x fewer FLOPs at width 32).
+  std::string conv = "standard";
+  // "full": the reference 9x9 convolutions at full resolution. "shuffle":
+  // the frame is folded into 12 channels at half resolution
+  // (pixel_unshuffle), the first and last convolutions are 3x3 there, and
+  // pixel_shuffle unfolds the 12 output channels; no convolution runs at
+  // full resolution and the residual blocks run at 1/8. Bundles without
+  // these fields are "standard" and "full" (written before them).
+  std::string stem = "full";
 
   nlohmann::json to_json() const;  // {"name": "transformer_net", ...}
   static StyleNetOptions from_json(const nlohmann::json& j);
@@ -39,12 +55,16 @@ class CondInstanceNormImpl : public torch::nn::Module {
 };
 TORCH_MODULE(CondInstanceNorm);
 
+// Reflection padding then a convolution; `separable` makes it a depthwise
+// kernel x kernel convolution followed by a pointwise 1x1 ("pointwise").
 class ConvLayerImpl : public torch::nn::Module {
  public:
-  ConvLayerImpl(int64_t in, int64_t out, int64_t kernel, int64_t stride);
+  ConvLayerImpl(int64_t in, int64_t out, int64_t kernel, int64_t stride,
+                bool separable = false);
   torch::Tensor forward(const torch::Tensor& x);
   int64_t pad;
   torch::nn::Conv2d conv{nullptr};
+  torch::nn::Conv2d pointwise{nullptr};
 };
 TORCH_MODULE(ConvLayer);
 
@@ -55,6 +75,14 @@ class StyleNetImpl : public torch::nn::Module {
   // mix: [num_styles] weights (one-hot picks one style); undefined = style 0.
   torch::Tensor forward(const torch::Tensor& x,
                         const torch::Tensor& mix = torch::Tensor());
+  // The network between its stem's fold and unfold. With stem "shuffle",
+  // x is the frame folded to [N, 12, ceil(H/2), ceil(W/2)] as
+  // pixel_unshuffle folds it (odd sides repeat their last row or column)
+  // and the result is folded the same way; with "full" (fold 1) this is
+  // forward(). Lets a caller fold and unfold in its own pass over pixels.
+  torch::Tensor forward_folded(const torch::Tensor& x,
+                               const torch::Tensor& mix = torch::Tensor());
+  int64_t fold() const { return options_.stem == "shuffle" ? 2 : 1; }
   const StyleNetOptions& options() const { return options_; }
   // One-hot weights for style `index`.
   torch::Tensor one_hot(int64_t index) const;
@@ -69,5 +97,9 @@ class StyleNetImpl : public torch::nn::Module {
   ConvLayer conv_out{nullptr};
 };
 TORCH_MODULE(StyleNet);
+
+// Multiply-adds x 2 of the network's convolutions on one H x W frame, in
+// GFLOP (the reference width 32, 5 blocks: 70.9 at 640x360).
+double style_net_gflop(const StyleNetOptions& options, int64_t h, int64_t w);
 
 }  // namespace neuralart

@@ -32,4 +32,13 @@ int resolve_threads(int threads);
 // OpenMP pool, but must be made before first use on that thread.
 void apply_threads(int threads);
 
+// Per-frame inference frees and allocates the same large activations every
+// frame; glibc returns such blocks to the kernel (mmap above 128 KiB, trim
+// above 128 KiB free at the top), so each frame page-faults them in again
+// (measured: a third of a compact model's 720p frame). Raises glibc's
+// mmap threshold to its 32 MiB maximum and the trim threshold to 1 GiB, so
+// freed activations are reused. Process-wide, once; a no-op elsewhere or
+// when NEURALART_KEEP_MALLOC is set (to keep the allocator's defaults).
+void keep_freed_memory_for_reuse();
+
 }  // namespace neuralart
