@@ -80,7 +80,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 input=()
 if [[ -f "$clip" ]]; then
-  # 13 decoded frames of the clip, RGBx at 640x360: both sides resize them.
+  # 12 decoded frames of the clip (identity passes N-1 buffers), RGBx at 640x360: both sides resize them.
   gst-launch-1.0 -q filesrc location="$clip" ! decodebin ! videoconvert ! \
     videoscale ! video/x-raw,format=RGBx,width=640,height=360 ! \
     identity eos-after=13 ! filesink location="$tmp/frames.rgbx" >/dev/null

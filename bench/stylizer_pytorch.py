@@ -33,12 +33,40 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from style_step_pytorch import ConvLayer, UpsampleConvLayer  # noqa: E402
 
 
-class ResidualBlock(nn.Module):
-    def __init__(self, channels):
+class SepConvLayer(nn.Module):
+    """Reflection padding, depthwise k x k, pointwise 1x1 (--conv separable)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride):
         super().__init__()
-        self.conv1 = ConvLayer(channels, channels, 3, 1)
+        self.reflection_pad = nn.ReflectionPad2d(kernel_size // 2)
+        self.conv2d = nn.Conv2d(in_channels, in_channels, kernel_size, stride,
+                                groups=in_channels)
+        self.pointwise = nn.Conv2d(in_channels, out_channels, 1)
+
+    def forward(self, x):
+        return self.pointwise(self.conv2d(self.reflection_pad(x)))
+
+
+class Upsample(nn.Module):
+    def forward(self, x):
+        return F.interpolate(x, scale_factor=2, mode="nearest")
+
+
+def inner_conv(conv, cin, cout, stride, upsample=False):
+    """A 3x3 convolution inside the network, standard or separable."""
+    if conv == "standard" and upsample:
+        return UpsampleConvLayer(cin, cout, 3, 1, upsample=2)
+    layer = (SepConvLayer if conv == "separable" else ConvLayer)(
+        cin, cout, 3, stride)
+    return nn.Sequential(Upsample(), layer) if upsample else layer
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, channels, conv="standard"):
+        super().__init__()
+        self.conv1 = inner_conv(conv, channels, channels, 1)
         self.in1 = nn.InstanceNorm2d(channels, affine=True)
-        self.conv2 = ConvLayer(channels, channels, 3, 1)
+        self.conv2 = inner_conv(conv, channels, channels, 1)
         self.in2 = nn.InstanceNorm2d(channels, affine=True)
 
     def forward(self, x):
@@ -47,26 +75,35 @@ class ResidualBlock(nn.Module):
 
 
 class TransformerNet(nn.Module):
-    """pytorch/examples' TransformerNet with a width and block count."""
+    """pytorch/examples' TransformerNet with a width and block count, and
+    neuralart's compact variants: conv "separable" (depthwise 3x3 + 1x1
+    inside) and stem "shuffle" (pixel_unshuffle in, 3x3 at half
+    resolution, pixel_shuffle out)."""
 
-    def __init__(self, width=32, blocks=5, output="sigmoid", top=255.0):
+    def __init__(self, width=32, blocks=5, output="sigmoid", top=255.0,
+                 conv="standard", stem="full"):
         super().__init__()
         w = width
-        self.output, self.top = output, top
-        self.conv1 = ConvLayer(3, w, 9, 1)
+        self.output, self.top, self.stem = output, top, stem
+        shuffle = stem == "shuffle"
+        self.conv1 = ConvLayer(12, w, 3, 1) if shuffle else ConvLayer(3, w, 9, 1)
         self.in1 = nn.InstanceNorm2d(w, affine=True)
-        self.conv2 = ConvLayer(w, 2 * w, 3, 2)
+        self.conv2 = inner_conv(conv, w, 2 * w, 2)
         self.in2 = nn.InstanceNorm2d(2 * w, affine=True)
-        self.conv3 = ConvLayer(2 * w, 4 * w, 3, 2)
+        self.conv3 = inner_conv(conv, 2 * w, 4 * w, 2)
         self.in3 = nn.InstanceNorm2d(4 * w, affine=True)
-        self.res = nn.Sequential(*[ResidualBlock(4 * w) for _ in range(blocks)])
-        self.deconv1 = UpsampleConvLayer(4 * w, 2 * w, 3, 1, upsample=2)
+        self.res = nn.Sequential(
+            *[ResidualBlock(4 * w, conv) for _ in range(blocks)])
+        self.deconv1 = inner_conv(conv, 4 * w, 2 * w, 1, upsample=True)
         self.in4 = nn.InstanceNorm2d(2 * w, affine=True)
-        self.deconv2 = UpsampleConvLayer(2 * w, w, 3, 1, upsample=2)
+        self.deconv2 = inner_conv(conv, 2 * w, w, 1, upsample=True)
         self.in5 = nn.InstanceNorm2d(w, affine=True)
-        self.deconv3 = ConvLayer(w, 3, 9, 1)
+        self.deconv3 = (ConvLayer(w, 12, 3, 1) if shuffle
+                        else ConvLayer(w, 3, 9, 1))
 
     def forward(self, x):
+        if self.stem == "shuffle":  # even sizes (the bench's)
+            x = F.pixel_unshuffle(x, 2)
         y = F.relu(self.in1(self.conv1(x)))
         y = F.relu(self.in2(self.conv2(y)))
         y = F.relu(self.in3(self.conv3(y)))
@@ -74,6 +111,8 @@ class TransformerNet(nn.Module):
         y = F.relu(self.in4(self.deconv1(y)))
         y = F.relu(self.in5(self.deconv2(y)))
         y = self.deconv3(y)
+        if self.stem == "shuffle":
+            y = F.pixel_shuffle(y, 2)
         if self.output == "sigmoid":
             y = torch.sigmoid(y) * self.top
         return y
@@ -102,13 +141,21 @@ def net_from_bundle(path, style=0):
     t, meta = read_bundle(path)
     arch = meta["arch"]
     top = 255.0 if arch.get("value_range", "byte") == "byte" else 1.0
+    conv_kind = arch.get("conv", "standard")
     net = TransformerNet(arch["width"], arch["res_blocks"],
-                         arch.get("output", "linear"), top)
+                         arch.get("output", "linear"), top, conv_kind,
+                         arch.get("stem", "full"))
     sd = {}
+    names = set(net.state_dict())
 
     def conv(dst, src):
+        if dst + ".conv2d.weight" not in names:  # nn.Sequential(Upsample, ..)
+            dst += ".1"
         sd[dst + ".conv2d.weight"] = t[src + ".conv.weight"]
         sd[dst + ".conv2d.bias"] = t[src + ".conv.bias"]
+        if src + ".pointwise.weight" in t:
+            sd[dst + ".pointwise.weight"] = t[src + ".pointwise.weight"]
+            sd[dst + ".pointwise.bias"] = t[src + ".pointwise.bias"]
 
     def norm(dst, src):
         sd[dst + ".weight"] = t[src + ".weight"][style]
@@ -129,7 +176,7 @@ def net_from_bundle(path, style=0):
     norm("in5", "in5")
     conv("deconv3", "conv_out")
     net.load_state_dict(sd)
-    return net, arch["width"], arch["res_blocks"]
+    return net, arch
 
 
 def make_frames(source, w, h, n):
@@ -149,16 +196,27 @@ def make_frames(source, w, h, n):
         .contiguous()
 
 
-def gflop(width, blocks, h, w):
+def gflop(arch, h, w):
+    """neuralart::style_net_gflop: multiply-adds x 2 of the convolutions."""
     def conv(k, ci, co, oh, ow):
         return 2.0 * k * k * ci * co * oh * ow
-    h2, w2 = (h + 1) // 2, (w + 1) // 2
-    h4, w4 = (h2 + 1) // 2, (w2 + 1) // 2
-    f = conv(9, 3, width, h, w) + conv(3, width, 2 * width, h2, w2)
-    f += conv(3, 2 * width, 4 * width, h4, w4)
-    f += 2 * blocks * conv(3, 4 * width, 4 * width, h4, w4)
-    f += conv(3, 4 * width, 2 * width, h2, w2) + conv(3, 2 * width, width, h, w)
-    f += conv(9, width, 3, h, w)
+
+    def half(n):
+        return (n + 1) // 2
+    c, shuffle = arch["width"], arch.get("stem", "full") == "shuffle"
+
+    def inner(ci, co, oh, ow):
+        if arch.get("conv", "standard") == "separable":
+            return conv(3, 1, ci, oh, ow) + conv(1, ci, co, oh, ow)
+        return conv(3, ci, co, oh, ow)
+    h1, w1 = (half(h), half(w)) if shuffle else (h, w)
+    h2, w2 = half(h1), half(w1)
+    h3, w3 = half(h2), half(w2)
+    f = conv(3, 12, c, h1, w1) if shuffle else conv(9, 3, c, h1, w1)
+    f += inner(c, 2 * c, h2, w2) + inner(2 * c, 4 * c, h3, w3)
+    f += 2 * arch["res_blocks"] * inner(4 * c, 4 * c, h3, w3)
+    f += inner(4 * c, 2 * c, h2, w2) + inner(2 * c, c, h1, w1)
+    f += conv(3, c, 12, h1, w1) if shuffle else conv(9, c, 3, h1, w1)
     return f / 1e9
 
 
@@ -167,6 +225,9 @@ def main():
     p.add_argument("--model", default="")
     p.add_argument("--width", type=int, default=32)
     p.add_argument("--blocks", type=int, default=5)
+    p.add_argument("--conv", default="standard",
+                   choices=["standard", "separable"])
+    p.add_argument("--stem", default="full", choices=["full", "shuffle"])
     p.add_argument("--sizes", default="256x256,640x360,1280x720")
     p.add_argument("--frames", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
@@ -182,11 +243,12 @@ def main():
     if a.threads > 0:
         torch.set_num_threads(a.threads)
     if a.model:
-        net, width, blocks = net_from_bundle(a.model)
+        net, arch = net_from_bundle(a.model)
     else:
         torch.manual_seed(1)
-        width, blocks = a.width, a.blocks
-        net = TransformerNet(width, blocks)
+        arch = {"width": a.width, "res_blocks": a.blocks, "conv": a.conv,
+                "stem": a.stem}
+        net = TransformerNet(a.width, a.blocks, conv=a.conv, stem=a.stem)
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16,
              "fp16": torch.float16}[a.precision]
     dev = torch.device(a.device)
@@ -218,13 +280,15 @@ def main():
         for i in range(a.frames):
             step(i % frames.shape[0])
         s = time.perf_counter() - t0
-        g = gflop(width, blocks, h, w)
+        g = gflop(arch, h, w)
         print(json.dumps({
             "impl": "pytorch-eager" + ("-compile" if a.compile else ""),
             "torch": torch.__version__, "device": a.device,
             "precision": a.precision, "channels_last": a.channels_last,
-            "threads": torch.get_num_threads(), "width": width,
-            "blocks": blocks, "size": size, "frames": a.frames,
+            "threads": torch.get_num_threads(), "width": arch["width"],
+            "blocks": arch["res_blocks"], "conv": arch.get("conv", "standard"),
+            "stem": arch.get("stem", "full"), "size": size,
+            "frames": a.frames,
             "fps": a.frames / s, "ms_mean": 1000 * s / a.frames,
             "gflop_per_frame": g, "gflops": g * a.frames / s,
             "peak_rss_mib": resource.getrusage(

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <random>
@@ -207,6 +208,36 @@ TEST(Stylizer, CompactVariantsMatchTheNetwork) {
       EXPECT_EQ(inplace.bytes, out.bytes);
     }
   }
+}
+
+// Every shipped style model loads, restyles a frame and its styles differ;
+// the real-time one is the compact architecture its README promises.
+TEST(Stylizer, ShippedStyleModelsRestyle) {
+  const std::filesystem::path dir =
+      std::filesystem::path(NEURALART_SOURCE_DIR) / "examples" / "models";
+  int seen = 0;
+  for (const auto& name :
+       {"default-style", "offline-style", "realtime-style"}) {
+    const auto path = (dir / (std::string(name) + ".bundle")).string();
+    ASSERT_TRUE(std::filesystem::exists(path)) << path;
+    SCOPED_TRACE(path);
+    Stylizer s(path, small_warmup());
+    EXPECT_EQ(s.info().num_styles, 2);
+    Image in(64, 48, PixelFormat::RGBx);
+    Image gold = in, truchet = in;
+    StyleParams p;
+    p.style = s.style_index("gold");
+    s.process(in.view, gold.view, p);
+    p.style = s.style_index("truchet");
+    s.process(in.view, truchet.view, p);
+    EXPECT_GT(max_colour_diff(gold.view, in.view), 20);
+    EXPECT_GT(max_colour_diff(gold.view, truchet.view), 20);
+    ++seen;
+  }
+  EXPECT_EQ(seen, 3);
+  const auto rt = load_style_net((dir / "realtime-style.bundle").string());
+  EXPECT_EQ(rt->options().conv, "separable");
+  EXPECT_EQ(rt->options().stem, "shuffle");
 }
 
 TEST(Stylizer, StrengthZeroIsBitExactPassthrough) {
