@@ -202,7 +202,10 @@ for r in rows:
             cells.append("{:.1f}".format(by[p][s]["fps"]) if s in by[p] else "")
     psnr = [x["psnr_min"] for x in r.get("bf16", []) if "psnr_min" in x]
     cells.append("{:.1f} dB".format(min(psnr)) if psnr else "")
-    cells += ["{:.3f}".format(r["content_loss"]), "{:.4f}".format(r["style_loss"]),
-              "{:+.0f} %".format(100 * (r["style_loss"] / ref["style_loss"] - 1))]
+    if r["style_loss"] > 0 and ref["style_loss"] > 0:  # not --skip-quality
+        cells += ["{:.3f}".format(r["content_loss"]), "{:.4f}".format(r["style_loss"]),
+                  "{:+.0f} %".format(100 * (r["style_loss"] / ref["style_loss"] - 1))]
+    else:
+        cells += ["", "", ""]
     print("| " + " | ".join(cells) + " |")
 EOF

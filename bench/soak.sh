@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
 # soak.sh: runs a pipeline for many frames and samples its resident memory
 # (VmRSS) every second; prints the samples as CSV and a summary line.
-#   bench/soak.sh [--frames N] [--build DIR] styletransfer|gansrc
-# styletransfer: videotestsrc (ball, 160x120) ! styletransfer (the shipped
-# default-style, bf16 where the CPU has native bf16) ! fakesink.
+#   bench/soak.sh [--frames N] [--build DIR] [--size WxH] [--model FILE]
+#                 styletransfer|gansrc
+# styletransfer: videotestsrc (ball, 160x120 or --size) ! styletransfer (the
+# shipped default-style or --model, bf16 where the CPU has native bf16)
+# ! fakesink.
 # gansrc: gansrc (the shipped default-gan, walk) 64x64 ! fakesink.
 set -euo pipefail
 frames=10000
+size=160x120
+model=""
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build="$here/../build"
 while [[ $# -gt 1 ]]; do
   case "$1" in
     --frames) frames=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
+    --size) size=$2; shift 2 ;;
+    --model) model=$2; shift 2 ;;
     *) echo "soak.sh: unknown option $1" >&2; exit 1 ;;
   esac
 done
@@ -23,9 +29,10 @@ grep -qw -e avx512_bf16 -e amx_bf16 /proc/cpuinfo && precision=bf16
 # shellcheck disable=SC2054
 case "$what" in
   styletransfer)
+    [[ "$size" =~ ^[0-9]+x[0-9]+$ ]] || { echo "soak.sh: --size WxH, not '$size'" >&2; exit 1; }
     pipeline=(videotestsrc num-buffers="$frames" pattern=ball !
-      video/x-raw,width=160,height=120 ! styletransfer threads=2
-      precision="$precision" ! fakesink sync=false) ;;
+      "video/x-raw,width=${size%x*},height=${size#*x}" ! styletransfer threads=2
+      precision="$precision" ${model:+model="$model"} ! fakesink sync=false) ;;
   gansrc)
     pipeline=(gansrc num-buffers="$frames" threads=1 !
       video/x-raw,width=64,height=64 ! fakesink sync=false) ;;
