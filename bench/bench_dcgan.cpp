@@ -2,7 +2,8 @@
 // `neuralart-train gan` runs, on random in-memory 64x64 RGB data.
 //
 //   neuralart-bench-dcgan [--steps N] [--warmup W] [--threads T]
-//                         [--batch B] [--images K]
+//                         [--batch B] [--images K] [--precision P]
+//                         [--profile F]
 //
 // The models are configured as close to the classic DCGAN (Radford et al.
 // 2016) as DCGANOptions allow: latent 100, batch norm in G, no spectral
@@ -13,6 +14,7 @@
 // {"impl":"neuralart-cpp","images_per_second":...,"threads":...,
 //  "params_g":...,"params_d":...}; images are generator images (one batch
 // per step).
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 #include <unistd.h>
 #include <nlohmann/json.hpp>
@@ -28,6 +30,7 @@
 #include "neuralart/data/image_set.h"
 #include "neuralart/runtime/runtime_options.h"
 #include "neuralart/train/gan.h"
+#include "neuralart/train/mixed_precision.h"
 
 namespace {
 
@@ -39,14 +42,18 @@ constexpr const char* kUsage =
     "  --threads T  LibTorch intra-op threads (default: all cores)\n"
     "  --device D   cpu, cuda or cuda:N (default cpu)\n"
     "  --batch B    batch size (default 64)\n"
-    "  --images K   random training images held in memory (default 512)\n";
+    "  --images K   random training images held in memory (default 512)\n"
+    "  --precision P auto, fp32 or bf16 (default auto: bf16 where the CPU\n"
+    "               has AVX512-BF16 or AMX)\n"
+    "  --profile F  after timing, profile one more step into F (a trace for\n"
+    "               chrome://tracing)\n";
 
 }  // namespace
 
 int main(int argc, char** argv) {
   int64_t steps = 20, warmup = 3, batch = 64, images = 512;
   int threads = 0;
-  std::string device = "cpu";
+  std::string device = "cpu", precision = "auto", profile;
   try {
     if (!neuralart::bench::parse_flags(
             argc, argv,
@@ -56,6 +63,8 @@ int main(int argc, char** argv) {
              {"--threads",
               [&](const std::string& v) { threads = std::stoi(v); }},
              {"--device", [&](const std::string& v) { device = v; }},
+             {"--precision", [&](const std::string& v) { precision = v; }},
+             {"--profile", [&](const std::string& v) { profile = v; }},
              {"--batch", [&](const std::string& v) { batch = std::stoll(v); }},
              {"--images",
               [&](const std::string& v) { images = std::stoll(v); }}})) {
@@ -88,8 +97,9 @@ int main(int argc, char** argv) {
     o.model.multiscale = false;
     o.loss = neuralart::GanLoss::BCE;
     o.batch = batch;
-    o.steps = warmup + steps;
+    o.steps = warmup + steps + (profile.empty() ? 0 : 1);
     o.device = device;
+    o.precision = precision;
     o.lr_g = o.lr_d = 2e-4;
     o.beta1 = 0.5;
     o.beta2 = 0.999;
@@ -112,20 +122,28 @@ int main(int argc, char** argv) {
       d_loss = s.d_loss;
       g_loss = s.g_loss;
     });
+    if (!profile.empty()) {
+      torch::autograd::profiler::RecordProfile guard(profile);
+      trainer.step();
+    }
 
-    nlohmann::json out = {{"impl", "neuralart-cpp"},
-                          {"images_per_second", steps * batch / secs},
-                          {"ms_per_step", 1000.0 * secs / steps},
-                          {"threads", torch::get_num_threads()},
-                          {"device", device},
-                          {"params_g", params_g},
-                          {"params_d", params_d},
-                          {"batch", batch},
-                          {"steps", steps},
-                          {"warmup", warmup},
-                          {"d_loss", d_loss},
-                          {"g_loss", g_loss},
-                          {"torch", TORCH_VERSION}};
+    nlohmann::json out = {
+        {"impl", "neuralart-cpp"},
+        {"images_per_second", steps * batch / secs},
+        {"ms_per_step", 1000.0 * secs / steps},
+        {"threads", torch::get_num_threads()},
+        {"device", device},
+        {"precision",
+         neuralart::to_string(neuralart::resolve_training_precision(
+             precision, neuralart::parse_device(device)))},
+        {"params_g", params_g},
+        {"params_d", params_d},
+        {"batch", batch},
+        {"steps", steps},
+        {"warmup", warmup},
+        {"d_loss", d_loss},
+        {"g_loss", g_loss},
+        {"torch", TORCH_VERSION}};
     std::cout << out.dump() << std::endl;
   } catch (const std::exception& e) {
     std::cerr << "neuralart-bench-dcgan: " << e.what() << "\n";

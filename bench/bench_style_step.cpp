@@ -4,6 +4,7 @@
 //
 //   neuralart-bench-style-step [--steps N] [--warmup W] [--threads T]
 //                              [--vgg PATH/model.json] [--output MODE]
+//                              [--precision auto|fp32|bf16] [--profile F]
 //
 // StyleNet at its defaults (width 32, 5 residual blocks: pytorch/examples'
 // TransformerNet, 1,679,235 parameters) with one style. The loss network
@@ -16,6 +17,7 @@
 // network features, content/style/TV losses, backward and Adam.
 // bench/style_step_pytorch.py times the same step in PyTorch. Prints one
 // JSON line: {"impl":"neuralart-cpp","ms_per_step":...,"loss_net":...}.
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 #include <unistd.h>
 #include <nlohmann/json.hpp>
@@ -29,6 +31,7 @@
 
 #include "bench_common.h"
 #include "neuralart/runtime/runtime_options.h"
+#include "neuralart/train/mixed_precision.h"
 #include "neuralart/train/style_train.h"
 
 namespace {
@@ -50,7 +53,11 @@ constexpr const char* kUsage =
     "  --output MODE style net output layer: linear (pytorch/examples, the\n"
     "                default here) or sigmoid (neuralart's default)\n"
     "  --batch B     batch size (default 4)\n"
-    "  --size S      crop side (default 256)\n";
+    "  --size S      crop side (default 256)\n"
+    "  --precision P auto, fp32 or bf16 (default auto: bf16 where the CPU\n"
+    "                has AVX512-BF16 or AMX)\n"
+    "  --profile F   after timing, profile one more step into F (a trace for\n"
+    "                chrome://tracing)\n";
 
 }  // namespace
 
@@ -58,6 +65,8 @@ int main(int argc, char** argv) {
   int64_t steps = 10, warmup = 2, batch = 4, size = 256;
   int threads = 0;
   std::string device = "cpu";
+  std::string precision = "auto";
+  std::string profile;
   std::string vgg = kDefaultVgg, output = "linear";
   try {
     if (!neuralart::bench::parse_flags(
@@ -68,6 +77,8 @@ int main(int argc, char** argv) {
              {"--threads",
               [&](const std::string& v) { threads = std::stoi(v); }},
              {"--device", [&](const std::string& v) { device = v; }},
+             {"--precision", [&](const std::string& v) { precision = v; }},
+             {"--profile", [&](const std::string& v) { profile = v; }},
              {"--vgg", [&](const std::string& v) { vgg = v; }},
              {"--output", [&](const std::string& v) { output = v; }},
              {"--batch", [&](const std::string& v) { batch = std::stoll(v); }},
@@ -97,8 +108,9 @@ int main(int argc, char** argv) {
     o.model.output = output;
     o.size = size;
     o.batch = batch;
-    o.steps = warmup + steps;
+    o.steps = warmup + steps + (profile.empty() ? 0 : 1);
     o.device = device;
+    o.precision = precision;
     o.lr = 1e-3;
     o.loss.content_layers = {"relu2_2"};
     o.loss.pyramid_levels = 1;
@@ -123,6 +135,10 @@ int main(int argc, char** argv) {
     double total = 0;
     const double secs = neuralart::bench::time_steps(
         warmup, steps, [&] { total = trainer.step().total; });
+    if (!profile.empty()) {
+      torch::autograd::profiler::RecordProfile guard(profile);
+      trainer.step();
+    }
 
     nlohmann::json out = {
         {"impl", "neuralart-cpp"},
@@ -135,6 +151,9 @@ int main(int argc, char** argv) {
         {"output", output},
         {"threads", torch::get_num_threads()},
         {"device", device},
+        {"precision",
+         neuralart::to_string(neuralart::resolve_training_precision(
+             precision, neuralart::parse_device(device)))},
         {"params", neuralart::bench::count_params(*trainer.model())},
         {"batch", batch},
         {"size", size},

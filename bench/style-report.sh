@@ -54,7 +54,7 @@ score() {  # score IMAGE STYLEFILE LABEL SECONDS
   json="$("$evaltool" --loss-net "$vgg" --content "$content" --style "$2" --size "$size" "$1")"
   local c s
   c="$(sed -n 's/.*"content_loss": \([^,]*\),.*/\1/p' <<<"$json")"
-  s="$(sed -n 's/.*"style_loss": \([^}]*\)}.*/\1/p' <<<"$json")"
+  s="$(sed -n 's/.*"style_loss": \([^,}]*\)[,}].*/\1/p' <<<"$json")"
   printf '| %s | %s | %.3f | %.4f | %s |\n' "$3" "$(basename "$2")" "$c" "$s" "$4" >> "$out/table.md"
 }
 for st in "${styles[@]}"; do

@@ -8,7 +8,9 @@
 //
 // Prints one JSON line per IMAGE: its content loss against C (relu2_2) and
 // style loss against S (relu1_1, relu2_1, relu3_1; one pyramid level), both
-// normalised MSEs as in training. IMAGE is resized to C's size.
+// normalised MSEs as in training, and its style ratio: the style loss over
+// the untouched photo C's (below 1: closer to the painting than the photo
+// was; lower is more stylised). IMAGE is resized to C's size.
 #include <torch/torch.h>
 
 #include <exception>
@@ -67,6 +69,8 @@ int main(int argc, char** argv) {
     auto s = neuralart::load_image_tensor(style, size);
     const auto targets = neuralart::style_targets(*net, s, cfg);
     const auto c_feat = net->features(c, cfg.content_layers);
+    const double photo_style =
+        neuralart::style_loss(*net, c, targets, cfg).item<double>();
     for (const auto& path : images) {
       auto x = neuralart::load_image_tensor(path, 0);
       x = torch::upsample_bilinear2d(x, {c.size(2), c.size(3)}, false);
@@ -77,7 +81,9 @@ int main(int argc, char** argv) {
           neuralart::style_loss(*net, x, targets, cfg).item<double>();
       std::cout << "{\"image\": \"" << path << "\", \"eval_net\": \""
                 << net->spec() << "\", \"content_loss\": " << cl
-                << ", \"style_loss\": " << sl << "}" << std::endl;
+                << ", \"style_loss\": " << sl
+                << ", \"style_ratio\": " << sl / photo_style << "}"
+                << std::endl;
     }
   } catch (const std::exception& e) {
     std::cerr << "neuralart-bench-style-eval: " << e.what() << "\n";

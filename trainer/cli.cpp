@@ -1,5 +1,8 @@
 #include "cli.h"
 
+#include "neuralart/error.h"
+#include "neuralart/train/mixed_precision.h"
+
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -80,6 +83,24 @@ bool parse(const std::string& command, const std::string& usage,
 std::ostream& null_stream() {
   static std::ostream discard(nullptr);  // no buffer: writes are dropped
   return discard;
+}
+
+void add_precision_option(po::options_description& options) {
+  options.add_options()(
+      "precision", po::value<std::string>()->default_value("auto"),
+      "auto, fp32 or bf16: bf16 mixed precision runs convolutions and matrix "
+      "products in bf16 (fp32 weights, optimizer state and losses); auto = "
+      "bf16 on a CPU with AVX512-BF16 or AMX, fp32 elsewhere");
+}
+
+std::string resolved_precision(const po::variables_map& vm,
+                               const std::string& device) {
+  try {
+    return to_string(resolve_training_precision(
+        vm["precision"].as<std::string>(), parse_device(device)));
+  } catch (const InvalidArgument& e) {
+    throw UsageError(e.what());
+  }
 }
 
 }  // namespace neuralart::cli

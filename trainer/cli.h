@@ -57,6 +57,13 @@ void check_range(const std::string& option, T value, T lo, T hi) {
 // when it names none. Used to say the valid range when a value does not parse.
 std::string range_in_help(const std::string& description);
 
+// --precision for the trainers (auto, fp32, bf16), one help text for all.
+void add_precision_option(po::options_description& options);
+// --precision resolved for `device` ("fp32" or "bf16"); UsageError naming
+// the option for anything else.
+std::string resolved_precision(const po::variables_map& vm,
+                               const std::string& device);
+
 int run_inspect(const std::vector<std::string>& args);
 int run_stylize(const std::vector<std::string>& args);
 int run_style(const std::vector<std::string>& args);

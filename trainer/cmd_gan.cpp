@@ -134,6 +134,7 @@ int run_gan(const std::vector<std::string>& args) {
       "log-every", po::value(&o.log_every)->default_value(o.log_every),
       "losses.csv row (and plain log line) every N steps, [1, 1e8]");
   po::options_description all;
+  add_precision_option(train_opts);
   all.add(data_opts).add(model_opts).add(train_opts);
   po::variables_map vm;
   if (!parse("gan",
@@ -188,6 +189,7 @@ int run_gan(const std::vector<std::string>& args) {
     o.augment = named("augment", [&] { return AugmentPolicy::parse(augment); });
     named("device", [&] { return parse_device(device); });
     o.device = device;
+    o.precision = resolved_precision(vm, device);
     try {
       o.validate();  // its messages start with the option's name
     } catch (const InvalidArgument& e) {
@@ -227,7 +229,7 @@ int run_gan(const std::vector<std::string>& args) {
     o.model = saved.model;  // data must match the checkpoint's model
     if (vm["steps"].defaulted()) o.steps = saved.steps;
   }
-  log << "loading data: " << data << "\n";
+  log << "loading data: " << data << " (training in " << o.precision << ")\n";
   ImageSet images = load_dataset(data, o.model.resolution, o.model.channels);
   log << "data: " << images.description << "\n";
   for (const auto& skipped : images.skipped)
@@ -251,6 +253,7 @@ int run_gan(const std::vector<std::string>& args) {
     if (!vm["log-every"].defaulted()) overrides.log_every = o.log_every;
     if (!vm["threads"].defaulted()) overrides.threads = o.threads;
     overrides.device = device;
+    overrides.precision = o.precision;
     trainer =
         GanTrainer::resume(run_dir, std::move(images), &overrides, parallel);
     log << "resuming " << run_dir << " at step " << trainer->current_step()

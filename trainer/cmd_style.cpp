@@ -111,6 +111,7 @@ int run_style(const std::vector<std::string>& args) {
      "cpu, cuda or cuda:N (cuda = cuda:LOCAL_RANK under a launcher); "
      "needs a CUDA build of LibTorch");
   // clang-format on
+  add_precision_option(options);
   po::variables_map vm;
   if (!parse("style",
              "--style IMG[,IMG...] --content DIR --out MODEL [options]\n\n"
@@ -202,6 +203,7 @@ int run_style(const std::vector<std::string>& args) {
     throw UsageError(std::string("--device: ") + e.what());
   }
   o.device = device;
+  o.precision = resolved_precision(vm, device);
   if (o.batch % env.world_size != 0)
     throw UsageError("--batch " + std::to_string(o.batch) +
                      " is the global batch and must be a multiple of the " +
@@ -277,7 +279,8 @@ int run_style(const std::vector<std::string>& args) {
       << (env.distributed()
               ? " x " + std::to_string(env.world_size) + " processes"
               : std::string())
-      << " on " << device << "; work dir " << work_dir << "\n";
+      << " on " << device << " in " << o.precision << "; work dir " << work_dir
+      << "\n";
 
   const auto preview_dir = fs::path(work_dir) / "previews";
   if (env.is_main()) fs::create_directories(preview_dir);

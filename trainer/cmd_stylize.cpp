@@ -81,6 +81,7 @@ int run_stylize(const std::vector<std::string>& args) {
     ("threads", po::value<int>()->default_value(0),
      "CPU threads, [0, 1024] (0: all cores)");
   // clang-format on
+  add_precision_option(options);
   po::variables_map vm;
   if (!parse("stylize",
              "--content IMG --style IMG[,IMG...] --out OUT.png [options]\n\n"
@@ -130,6 +131,7 @@ int run_stylize(const std::vector<std::string>& args) {
                      " (the smallest level must be at least 8 pixels)");
   o.preserve_color = vm["preserve-color"].as<bool>();
   o.seed = vm["seed"].as<uint64_t>();
+  o.precision = resolved_precision(vm, "cpu");
   const int64_t save_every = vm["save-every"].as<int64_t>();
   check_range<int64_t>("save-every", save_every, 0, 100000);
   const int threads = vm["threads"].as<int>();

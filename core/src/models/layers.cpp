@@ -11,24 +11,13 @@
 
 namespace neuralart {
 
-torch::Tensor reflection_pad(const torch::Tensor& x, int64_t pad) {
-  if (pad == 0) return x;
-  RECORD_FUNCTION("neuralart::reflection_pad", std::vector<c10::IValue>());
-  const bool fast = x.is_cpu() && x.dim() == 4 &&
-                    x.is_contiguous(at::MemoryFormat::ChannelsLast) &&
-                    !(torch::GradMode::is_enabled() && x.requires_grad());
-  if (!fast) {
-    if (x.dim() == 4 && !x.is_cpu() &&
-        x.is_contiguous(at::MemoryFormat::ChannelsLast)) {
-      // GPU, channels-last: pad H and W of the NHWC view with
-      // reflection_pad3d (C padded by 0), which keeps the layout.
-      auto nhwc = x.permute({0, 2, 3, 1}).unsqueeze(1);  // [N, 1, H, W, C]
-      return torch::reflection_pad3d(nhwc, {0, 0, pad, pad, pad, pad})
-          .squeeze(1)
-          .permute({0, 3, 1, 2});
-    }
-    return torch::reflection_pad2d(x, {pad, pad, pad, pad});
-  }
+namespace {
+
+// Reflection padding of a channels-last CPU batch: one memcpy per run of
+// pixels (LibTorch 1.13's reflection_pad2d has no channels-last or bf16
+// CPU kernel, so it converted layouts and dtypes around every layer).
+torch::Tensor reflection_pad_channels_last(const torch::Tensor& x,
+                                           int64_t pad) {
   const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
   TORCH_CHECK(pad < h && pad < w, "reflection padding ", pad,
               " needs a frame larger than ", pad, " pixels, got ", h, "x", w);
@@ -55,6 +44,62 @@ torch::Tensor reflection_pad(const torch::Tensor& x, int64_t pad) {
     }
   });
   return out;
+}
+
+// The same as an autograd function, for training: the gradient of the
+// padded border folds back onto the pixels it was copied from.
+struct ReflectionPadChannelsLast
+    : public torch::autograd::Function<ReflectionPadChannelsLast> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx,
+                               const torch::Tensor& x, int64_t pad) {
+    ctx->saved_data["pad"] = pad;
+    ctx->saved_data["h"] = x.size(2);
+    ctx->saved_data["w"] = x.size(3);
+    return reflection_pad_channels_last(x, pad);
+  }
+
+  static torch::autograd::tensor_list backward(
+      torch::autograd::AutogradContext* ctx,
+      torch::autograd::tensor_list grads) {
+    const int64_t p = ctx->saved_data["pad"].toInt();
+    const int64_t h = ctx->saved_data["h"].toInt();
+    const int64_t w = ctx->saved_data["w"].toInt();
+    const auto& g = grads[0];
+    auto cols = g.narrow(3, p, w).contiguous(at::MemoryFormat::ChannelsLast);
+    // Output column j < p came from input column p - j; output column
+    // p + w + j from input column w - 2 - j.
+    cols.narrow(3, 1, p).add_(g.narrow(3, 0, p).flip({3}));
+    cols.narrow(3, w - 1 - p, p).add_(g.narrow(3, p + w, p).flip({3}));
+    auto rows = cols.narrow(2, p, h).contiguous(at::MemoryFormat::ChannelsLast);
+    rows.narrow(2, 1, p).add_(cols.narrow(2, 0, p).flip({2}));
+    rows.narrow(2, h - 1 - p, p).add_(cols.narrow(2, p + h, p).flip({2}));
+    return {rows, torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+torch::Tensor reflection_pad(const torch::Tensor& x, int64_t pad) {
+  if (pad == 0) return x;
+  RECORD_FUNCTION("neuralart::reflection_pad", std::vector<c10::IValue>());
+  const bool channels_last_cpu =
+      x.is_cpu() && x.dim() == 4 &&
+      x.is_contiguous(at::MemoryFormat::ChannelsLast);
+  if (channels_last_cpu) {
+    if (torch::GradMode::is_enabled() && x.requires_grad())
+      return ReflectionPadChannelsLast::apply(x, pad);
+    return reflection_pad_channels_last(x, pad);
+  }
+  if (x.dim() == 4 && !x.is_cpu() &&
+      x.is_contiguous(at::MemoryFormat::ChannelsLast)) {
+    // GPU, channels-last: pad H and W of the NHWC view with
+    // reflection_pad3d (C padded by 0), which keeps the layout.
+    auto nhwc = x.permute({0, 2, 3, 1}).unsqueeze(1);  // [N, 1, H, W, C]
+    return torch::reflection_pad3d(nhwc, {0, 0, pad, pad, pad, pad})
+        .squeeze(1)
+        .permute({0, 3, 1, 2});
+  }
+  return torch::reflection_pad2d(x, {pad, pad, pad, pad});
 }
 
 torch::Tensor pixel_norm(const torch::Tensor& x, double eps) {

@@ -8,11 +8,23 @@
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <torch/torch.h>
 
+#include <fstream>
 #include <thread>
 
 #include "neuralart/error.h"
 
 namespace neuralart {
+
+bool cpu_has_native_bf16() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("flags", 0) != 0) continue;
+    return line.find(" avx512_bf16") != std::string::npos ||
+           line.find(" amx_bf16") != std::string::npos;
+  }
+  return false;
+}
 
 Precision precision_from_string(const std::string& name) {
   if (name == "fp32") return Precision::FP32;

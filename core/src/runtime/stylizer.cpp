@@ -35,20 +35,6 @@ std::string first_line(const c10::Error& e) {
   return nl == std::string::npos ? msg : msg.substr(0, nl);
 }
 
-// bf16 is only faster than fp32 on CPUs with native bf16 arithmetic
-// (measured: 2.3x fp32 per frame with AVX512-BF16, docs/benchmarks.md);
-// elsewhere it is emulated.
-bool cpu_has_native_bf16() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(cpuinfo, line)) {
-    if (line.rfind("flags", 0) != 0) continue;
-    return line.find(" avx512_bf16") != std::string::npos ||
-           line.find(" amx_bf16") != std::string::npos;
-  }
-  return false;
-}
-
 std::string shape_string(const torch::Tensor& t) {
   std::ostringstream s;
   s << t.sizes();

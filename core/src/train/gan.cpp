@@ -16,6 +16,7 @@
 #include "neuralart/train/adam_state.h"
 #include "neuralart/train/distributed.h"
 #include "neuralart/train/loss_log.h"
+#include "neuralart/train/mixed_precision.h"
 #include "neuralart/util/json_int.h"
 
 namespace neuralart {
@@ -122,6 +123,7 @@ void GanTrainOptions::validate() const {
   check<int64_t>("checkpoint-every", checkpoint_every, 1, 100000000);
   check<int64_t>("log-every", log_every, 1, 100000000);
   check("threads", threads, 0, 1024);
+  resolve_training_precision(precision, torch::Device(torch::kCPU));
 }
 
 nlohmann::json GanTrainOptions::to_json() const {
@@ -147,7 +149,8 @@ nlohmann::json GanTrainOptions::to_json() const {
           {"log_every", log_every},
           {"seed", seed},
           {"threads", threads},
-          {"device", device}};
+          {"device", device},
+          {"precision", precision}};
 }
 
 GanTrainOptions GanTrainOptions::from_json(const nlohmann::json& j) {
@@ -175,6 +178,7 @@ GanTrainOptions GanTrainOptions::from_json(const nlohmann::json& j) {
   o.seed = json_uint(j.at("seed"), "seed");
   o.threads = json_int(j.at("threads"), "threads");
   o.device = j.value("device", o.device);
+  o.precision = j.value("precision", std::string("fp32"));
   o.validate();
   return o;
 }
@@ -195,6 +199,7 @@ GanTrainer::GanTrainer(GanTrainOptions options, ImageSet data,
       parallel_(std::move(parallel)) {
   options_.validate();
   device_ = parse_device(options_.device);
+  precision_ = resolve_training_precision(options_.precision, device_);
   if (options_.batch % world_size() != 0)
     throw InvalidArgument("batch " + std::to_string(options_.batch) +
                           " cannot be split evenly over " +
@@ -225,6 +230,10 @@ GanTrainer::GanTrainer(GanTrainOptions options, ImageSet data,
   g_->to(device_);
   d_->to(device_);
   ema_->to(device_);
+  // oneDNN's fast layout, before the optimizers make state from them.
+  to_channels_last(*g_);
+  to_channels_last(*d_);
+  to_channels_last(*ema_);
   ema_->eval();
   for (auto& p : ema_->parameters()) p.set_requires_grad(false);
   auto adam = [&](torch::nn::Module& mod, double lr) {
@@ -276,7 +285,8 @@ std::vector<torch::Tensor> GanTrainer::real_batch() {
   auto idx = share(torch::randint(data_.images.size(0), {options_.batch}, rng_,
                                   torch::kInt64))
                  .cpu();
-  auto x = to_signed_range(data_.images.index_select(0, idx).to(device_));
+  auto x = channels_last(
+      to_signed_range(data_.images.index_select(0, idx).to(device_)));
   if (!options_.model.multiscale) return {x};
   std::vector<torch::Tensor> pyramid{x};
   while (pyramid.back().size(2) > 4)
@@ -286,6 +296,8 @@ std::vector<torch::Tensor> GanTrainer::real_batch() {
 }
 
 std::vector<torch::Tensor> GanTrainer::fake_images(const torch::Tensor& z) {
+  // bf16 convolutions when asked for; the images stay bf16 for D.
+  AutocastGuard autocast(precision_, device_);
   if (options_.model.multiscale) return g_->forward_multiscale(z);
   return {g_->forward(z)};
 }
@@ -296,8 +308,11 @@ torch::Tensor GanTrainer::d_logits(const std::vector<torch::Tensor>& images,
   for (const auto& im : images)
     x.push_back(
         options_.augment.any() ? apply_augment(im, options_.augment, aug) : im);
-  if (options_.model.multiscale) return d_->forward_multiscale(x);
-  return d_->forward(x.back());
+  AutocastGuard autocast(precision_, device_);
+  // Logits in fp32: the losses and penalties compute in fp32.
+  if (options_.model.multiscale)
+    return d_->forward_multiscale(x).to(torch::kFloat32);
+  return d_->forward(x.back()).to(torch::kFloat32);
 }
 
 void GanTrainer::set_learning_rates() {
@@ -648,6 +663,7 @@ std::unique_ptr<GanTrainer> GanTrainer::resume(
     options.log_every = overrides->log_every;
     options.threads = overrides->threads;
     options.device = overrides->device;
+    options.precision = overrides->precision;
   }
   auto trainer = std::make_unique<GanTrainer>(options, std::move(data), run_dir,
                                               std::move(parallel));

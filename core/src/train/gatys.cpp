@@ -3,7 +3,10 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <optional>
+
 #include "neuralart/error.h"
+#include "neuralart/train/mixed_precision.h"
 #include "neuralart/train/style_train.h"
 
 namespace neuralart {
@@ -20,6 +23,7 @@ void GatysOptions::validate() const {
     throw InvalidArgument("loss weights must be >= 0");
   if (loss.content_layers.empty() || loss.style_layers.empty())
     throw InvalidArgument("content and style layers must not be empty");
+  resolve_training_precision(precision, torch::Device(torch::kCPU));
 }
 
 torch::Tensor gatys_stylize(LossNet& net, const torch::Tensor& content_in,
@@ -77,15 +81,24 @@ torch::Tensor gatys_stylize(LossNet& net, const torch::Tensor& content_in,
   GatysStats stats;
   const double objective_scale =
       options.optimizer == "lbfgs" ? static_cast<double>(image.numel()) : 1.0;
+  const auto precision =
+      resolve_training_precision(options.precision, image.device());
+  std::vector<const StyleTargets*> targets;
+  for (size_t i = 0; i < styles.size(); ++i)
+    targets.push_back(style_weights[i] > 0 ? &style_targets_list[i] : nullptr);
   auto closure = [&]() -> torch::Tensor {
     if (image.grad().defined()) image.grad().zero_();
-    auto c = content_loss(net.features(image, options.loss.content_layers),
-                          content_targets);
+    // One pass of the loss network serves the content loss and every
+    // style's loss (they used to take one pass each).
+    std::optional<AutocastGuard> autocast;
+    autocast.emplace(precision, image.device());
+    auto terms =
+        style_loss_terms(net, image, content_targets, targets, options.loss);
+    autocast.reset();
+    auto c = terms.content;
     torch::Tensor s = torch::zeros({}, image.options());
     for (size_t i = 0; i < styles.size(); ++i)
-      if (style_weights[i] > 0)
-        s = s + style_weights[i] / weight_sum *
-                    style_loss(net, image, style_targets_list[i], options.loss);
+      if (targets[i]) s = s + style_weights[i] / weight_sum * terms.style[i];
     auto tv = total_variation_loss(image / 255.0);
     auto total = options.content_weight * c + options.style_weight * s +
                  options.tv_weight * tv;

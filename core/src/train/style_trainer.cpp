@@ -9,6 +9,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "neuralart/bundle.h"
@@ -19,6 +20,7 @@
 #include "neuralart/train/adam_state.h"
 #include "neuralart/train/distributed.h"
 #include "neuralart/train/loss_log.h"
+#include "neuralart/train/mixed_precision.h"
 #include "neuralart/train/style_train.h"
 #include "neuralart/util/json_int.h"
 
@@ -41,13 +43,6 @@ void check(const std::string& name, T value, T lo, T hi) {
       << "]";
     throw InvalidArgument(s.str());
   }
-}
-
-std::vector<std::string> union_layers(const StyleLossConfig& c) {
-  std::vector<std::string> all = c.content_layers;
-  for (const auto& l : c.style_layers)
-    if (std::find(all.begin(), all.end(), l) == all.end()) all.push_back(l);
-  return all;
 }
 
 nlohmann::json loss_json(const StyleLossConfig& c) {
@@ -80,6 +75,7 @@ void StyleTrainOptions::validate() const {
   check<int64_t>("checkpoint-every", checkpoint_every, 1, 100000000);
   check<int64_t>("log-every", log_every, 1, 100000000);
   check<int64_t>("preview-count", preview_count, 1, 16);
+  resolve_training_precision(precision, torch::Device(torch::kCPU));
   check<int>("pyramid-levels", loss.pyramid_levels, 1, 6);
   if ((size >> (loss.pyramid_levels - 1)) < 8)
     throw InvalidArgument(
@@ -152,6 +148,7 @@ StyleTrainer::StyleTrainer(StyleTrainOptions options,
       style_names_(std::move(style_names)),
       run_dir_(std::move(run_dir)),
       device_(parse_device(options_.device)),
+      precision_(resolve_training_precision(options_.precision, device_)),
       parallel_(std::move(parallel)) {
   if (styles_.empty()) throw InvalidArgument("at least one style is needed");
   if (style_names_.size() != styles_.size())
@@ -176,7 +173,7 @@ StyleTrainer::StyleTrainer(StyleTrainOptions options,
   }
   if (is_main()) fs::create_directories(run_dir_);
 
-  loss_net_ = make_loss_net(options_.loss_net, union_layers(options_.loss));
+  loss_net_ = make_loss_net(options_.loss_net, loss_layers(options_.loss));
   loss_net_->to(device_);
   for (auto& s : styles_) {
     s = s.to(device_, torch::kFloat32);
@@ -188,6 +185,7 @@ StyleTrainer::StyleTrainer(StyleTrainOptions options,
   rng_ = at::make_generator<at::CPUGeneratorImpl>(options_.seed);
   net_ = StyleNet(options_.model);
   net_->to(device_);
+  to_channels_last(*net_);  // oneDNN's fast layout, before Adam sees them
   net_->train();
   opt_ = std::make_unique<torch::optim::Adam>(
       net_->parameters(), torch::optim::AdamOptions(options_.lr));
@@ -242,7 +240,7 @@ torch::Tensor StyleTrainer::random_batch() {
       crop = crop.flip({2});
     if (b >= first && b < first + share) crops.push_back(crop);
   }
-  return torch::stack(crops).to(device_).to(torch::kFloat32);
+  return channels_last(torch::stack(crops).to(device_).to(torch::kFloat32));
 }
 
 torch::Tensor StyleTrainer::temporal_loss(const torch::Tensor& batch,
@@ -303,40 +301,22 @@ StyleTrainStats StyleTrainer::step() {
       torch::randint(options_.model.num_styles, {1}, rng_).item<int64_t>();
   const auto mix = net_->one_hot(stats.style_index).to(device_);
   auto x = random_batch();
+  // Forward and losses under autocast (bf16 convolutions when asked for);
+  // the losses themselves compute in fp32 (loss_net.cpp).
+  std::optional<AutocastGuard> autocast;
+  autocast.emplace(precision_, device_);
   auto y = net_->forward(x, mix);
 
   const auto& cfg = options_.loss;
-  const auto layers = union_layers(cfg);
   std::vector<torch::Tensor> content_targets;
   {
     torch::NoGradGuard no_grad;
     content_targets = loss_net_->features(x, cfg.content_layers);
   }
-  // Level 0 feeds both losses, so the network runs once on it.
-  const auto feats = loss_net_->features(y, layers);
-  std::vector<torch::Tensor> content_feats(
-      feats.begin(), feats.begin() + cfg.content_layers.size());
-  auto c_loss = content_loss(content_feats, content_targets);
-
-  const auto& targets = targets_[stats.style_index];
-  torch::Tensor s_loss = torch::zeros({}, y.options());
-  size_t k = 0;
-  const auto levels = image_pyramid(y, cfg.pyramid_levels);
-  for (size_t lv = 0; lv < levels.size(); ++lv) {
-    std::vector<torch::Tensor> sf;
-    if (lv == 0) {
-      for (const auto& l : cfg.style_layers)
-        sf.push_back(
-            feats[std::find(layers.begin(), layers.end(), l) - layers.begin()]);
-    } else {
-      sf = loss_net_->features(levels[lv], cfg.style_layers);
-    }
-    for (const auto& f : sf) {
-      auto g = gram_matrix(f, loss_net_->centred_gram());
-      s_loss = s_loss + normalized_mse(g, targets.grams[k++].expand_as(g));
-    }
-  }
-  s_loss = s_loss / static_cast<double>(k);
+  auto terms = style_loss_terms(*loss_net_, y, content_targets,
+                                {&targets_[stats.style_index]}, cfg);
+  auto c_loss = terms.content;
+  auto s_loss = terms.style[0];
   auto tv = total_variation_loss(y / 255.0);
   auto total = options_.content_weight * c_loss +
                options_.style_weight * s_loss + options_.tv_weight * tv;
@@ -345,6 +325,7 @@ StyleTrainStats StyleTrainer::step() {
     temporal = temporal_loss(x, y, mix);
     total = total + options_.temporal_weight * temporal;
   }
+  autocast.reset();  // backward and the update in the weights' fp32
   opt_->zero_grad();
   total.backward();
   if (parallel_) parallel_->average_gradients(*net_);
@@ -509,6 +490,7 @@ void StyleTrainer::export_bundle(const std::string& path) const {
   meta.provenance["training_seconds"] = std::round(seconds_);
   meta.provenance["processes"] = world_size();
   meta.provenance["training"] = options_.to_json();
+  meta.provenance["precision"] = to_string(precision_);
   save_bundle(path, meta, *net_);
 }
 

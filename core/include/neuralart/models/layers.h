@@ -1,12 +1,26 @@
 // Building blocks shared by the model families.
 #pragma once
 
+#include <c10/core/impl/LocalDispatchKeySet.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/any.h>
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
 
 namespace neuralart {
+
+// While alive, autocast is off on this thread: what runs here keeps the
+// dtype of its inputs (fp32 losses, Gram matrices and affine parameters
+// inside a bf16 training step).
+class NoAutocast {
+ public:
+  NoAutocast()
+      : guard_(c10::DispatchKeySet(
+            {c10::DispatchKey::AutocastCPU, c10::DispatchKey::AutocastCUDA})) {}
+
+ private:
+  c10::impl::ExcludeDispatchKeyGuard guard_;
+};
 
 // Normalises each pixel's feature vector to unit length (ProGAN). Has no
 // batch-dependent behaviour, so one frame looks like a batch of frames.
@@ -15,7 +29,8 @@ torch::Tensor pixel_norm(const torch::Tensor& x, double eps = 1e-8);
 // Reflection padding by `pad` pixels on all four sides. CPU tensors in
 // channels-last layout (any dtype, bf16 included, which LibTorch 1.13's
 // reflection_pad2d lacks) are padded by one pass of row copies that keeps
-// the layout; anything else goes to torch::reflection_pad2d.
+// the layout, with a gradient when training; anything else goes to
+// torch::reflection_pad2d.
 torch::Tensor reflection_pad(const torch::Tensor& x, int64_t pad);
 
 // 2-D convolution with optional spectral normalisation (Miyato et al.

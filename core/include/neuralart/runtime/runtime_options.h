@@ -20,6 +20,11 @@ struct RuntimeOptions {
   Precision precision = Precision::FP32;
 };
 
+// Whether this CPU has native bf16 arithmetic (AVX512-BF16 or AMX, from
+// /proc/cpuinfo): bf16 is only faster than fp32 there (measured: 2.3x fp32
+// per frame with AVX512-BF16, docs/benchmarks.md); elsewhere it is emulated.
+bool cpu_has_native_bf16();
+
 // "cpu", "cuda", "cuda:1" -> torch::Device. Throws InvalidArgument for bad
 // names, or when CUDA is asked for and this build or machine has none.
 torch::Device parse_device(const std::string& name);

@@ -14,6 +14,7 @@
 
 #include "neuralart/data/image_set.h"
 #include "neuralart/models/dcgan.h"
+#include "neuralart/runtime/runtime_options.h"
 #include "neuralart/train/augment.h"
 
 namespace neuralart {
@@ -46,6 +47,9 @@ struct GanTrainOptions {
   uint64_t seed = 1;
   int threads = 0;
   std::string device = "cpu";  // cpu, cuda, cuda:N
+  // auto, fp32 or bf16 (resolve_training_precision). Recorded, but a run may
+  // resume in another precision (the weights are fp32 in both).
+  std::string precision = "auto";
 
   nlohmann::json to_json() const;
   static GanTrainOptions from_json(const nlohmann::json& j);
@@ -160,6 +164,7 @@ class GanTrainer {
   // for one process (as before), a private copy of it per rank.
   at::Generator rng_;
   torch::Device device_{torch::kCPU};
+  Precision precision_ = Precision::FP32;
 };
 
 }  // namespace neuralart

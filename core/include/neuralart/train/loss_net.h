@@ -117,6 +117,23 @@ torch::Tensor style_loss(LossNet& net, const torch::Tensor& rgb255,
                          const StyleTargets& targets,
                          const StyleLossConfig& config);
 
+// Content loss and one style loss per target set, from one pass of the loss
+// network over each pyramid level of `rgb255` (level 0 feeds both losses:
+// the content layers and the style layers share it). `style_targets` may
+// hold null for a style whose loss is not needed.
+struct StyleLossTerms {
+  torch::Tensor content;
+  std::vector<torch::Tensor> style;  // undefined where the target was null
+};
+StyleLossTerms style_loss_terms(
+    LossNet& net, const torch::Tensor& rgb255,
+    const std::vector<torch::Tensor>& content_targets,
+    const std::vector<const StyleTargets*>& style_targets,
+    const StyleLossConfig& config);
+
+// Content layers first, then the style layers not among them.
+std::vector<std::string> loss_layers(const StyleLossConfig& config);
+
 // Mean over content layers of normalized_mse(features(x), content_feats).
 torch::Tensor content_loss(const std::vector<torch::Tensor>& features,
                            const std::vector<torch::Tensor>& targets);

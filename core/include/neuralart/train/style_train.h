@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "neuralart/models/style_net.h"
+#include "neuralart/runtime/runtime_options.h"
 #include "neuralart/train/loss_net.h"
 
 namespace neuralart {
@@ -32,6 +33,9 @@ struct GatysOptions {
   bool preserve_color = false;  // luminance-only transfer
   StyleLossConfig loss;
   uint64_t seed = 1;
+  // auto, fp32 or bf16 for the loss network's passes (the image, its
+  // gradient and the losses stay fp32); resolve_training_precision.
+  std::string precision = "auto";
   void validate() const;  // throws InvalidArgument
 };
 
@@ -81,6 +85,10 @@ struct StyleTrainOptions {
   // cpu, cuda or cuda:N. Not stored in checkpoints: a run may resume
   // elsewhere.
   std::string device = "cpu";
+  // auto, fp32 or bf16 (resolve_training_precision). Not stored in
+  // checkpoints either: the weights are fp32 in both, so a run may resume
+  // in another precision; bundles record the one used.
+  std::string precision = "auto";
 
   nlohmann::json to_json() const;
   static StyleTrainOptions from_json(const nlohmann::json& j);
@@ -172,6 +180,7 @@ class StyleTrainer {
   int64_t step_ = 0;
   double seconds_ = 0;  // training time so far, across resumes
   torch::Device device_{torch::kCPU};
+  Precision precision_ = Precision::FP32;
   std::shared_ptr<DataParallel> parallel_;
   bool replicas_synced_ = false;  // rank 0's model broadcast yet
   at::Generator rng_;             // crops, flips, styles, temporal transforms
