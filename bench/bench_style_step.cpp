@@ -7,7 +7,8 @@
 //                              [--precision auto|fp32|bf16] [--profile F]
 //
 // StyleNet at its defaults (width 32, 5 residual blocks: pytorch/examples'
-// TransformerNet, 1,679,235 parameters) with one style. The loss network
+// TransformerNet, 1,679,235 parameters; --width, --res-blocks, --conv and
+// --stem pick another) with one style. The loss network
 // is VGG-19 read from --vgg (default ../shared/data/vgg19-tfjs/model.json)
 // with the layers of pytorch/examples fast_neural_style up to relu3_3:
 // style relu1_2, relu2_2, relu3_3, content relu2_2, one pyramid level. When
@@ -54,6 +55,10 @@ constexpr const char* kUsage =
     "                default here) or sigmoid (neuralart's default)\n"
     "  --batch B     batch size (default 4)\n"
     "  --size S      crop side (default 256)\n"
+    "  --width W     style net width (default 32)\n"
+    "  --res-blocks R  residual blocks (default 5)\n"
+    "  --conv C      standard or separable (default standard)\n"
+    "  --stem S      full or shuffle (default full)\n"
     "  --precision P auto, fp32 or bf16 (default auto: bf16 where the CPU\n"
     "                has AVX512-BF16 or AMX)\n"
     "  --profile F   after timing, profile one more step into F (a trace for\n"
@@ -66,7 +71,8 @@ int main(int argc, char** argv) {
   int threads = 0;
   std::string device = "cpu";
   std::string precision = "auto";
-  std::string profile;
+  std::string profile, conv = "standard", stem = "full";
+  int64_t width = 32, res_blocks = 5;
   std::string vgg = kDefaultVgg, output = "linear";
   try {
     if (!neuralart::bench::parse_flags(
@@ -79,6 +85,11 @@ int main(int argc, char** argv) {
              {"--device", [&](const std::string& v) { device = v; }},
              {"--precision", [&](const std::string& v) { precision = v; }},
              {"--profile", [&](const std::string& v) { profile = v; }},
+             {"--width", [&](const std::string& v) { width = std::stoll(v); }},
+             {"--res-blocks",
+              [&](const std::string& v) { res_blocks = std::stoll(v); }},
+             {"--conv", [&](const std::string& v) { conv = v; }},
+             {"--stem", [&](const std::string& v) { stem = v; }},
              {"--vgg", [&](const std::string& v) { vgg = v; }},
              {"--output", [&](const std::string& v) { output = v; }},
              {"--batch", [&](const std::string& v) { batch = std::stoll(v); }},
@@ -103,8 +114,10 @@ int main(int argc, char** argv) {
 
     const bool have_vgg = std::filesystem::exists(vgg);
     neuralart::StyleTrainOptions o;
-    o.model.width = 32;
-    o.model.res_blocks = 5;
+    o.model.width = width;
+    o.model.res_blocks = res_blocks;
+    o.model.conv = conv;
+    o.model.stem = stem;
     o.model.output = output;
     o.size = size;
     o.batch = batch;

@@ -10,9 +10,17 @@
 // style loss against S (relu1_1, relu2_1, relu3_1; one pyramid level), both
 // normalised MSEs as in training, and its style ratio: the style loss over
 // the untouched photo C's (below 1: closer to the painting than the photo
-// was; lower is more stylised). IMAGE is resized to C's size.
+// was; lower is more stylised), and its spectral peak: the strongest
+// frequency of the grey image's power spectrum outside the lowest 8 % of
+// frequencies, over the mean power of its frequency ring, in dB (a regular
+// stripe or checkerboard pattern is a few frequencies far above their
+// ring). IMAGE is resized to C's size.
 #include <torch/torch.h>
 
+// After torch.h: LibTorch 1.13's fft.h does not include what it uses.
+#include <torch/fft.h>
+
+#include <cmath>
 #include <exception>
 #include <iostream>
 #include <string>
@@ -20,6 +28,40 @@
 
 #include "neuralart/media/image_io.h"
 #include "neuralart/train/loss_net.h"
+
+namespace {
+
+// Peak over median of the power spectrum above the lowest frequencies, dB.
+double spectral_peak_db(const torch::Tensor& rgb255) {
+  auto grey = rgb255[0].mean(0);  // [H, W]
+  const int64_t h = grey.size(0), w = grey.size(1);
+  // A Hann window: the frame's edges would otherwise put a bright cross on
+  // the axes of every spectrum.
+  auto window = torch::hann_window(h, false).view({h, 1}) *
+                torch::hann_window(w, false).view({1, w});
+  grey = (grey - grey.mean()) * window;
+  auto power = torch::fft::fft2(grey).abs().pow(2);
+  auto fy = torch::fft::fftfreq(h).view({h, 1}).expand({h, w});
+  auto fx = torch::fft::fftfreq(w).view({1, w}).expand({h, w});
+  auto radius = (fy.pow(2) + fx.pow(2)).sqrt();
+  // Power falls with frequency in every natural image: compare each
+  // frequency with the mean power of its ring (1/min(H, W) wide).
+  auto ring = (radius * static_cast<double>(std::min(h, w)))
+                  .round()
+                  .to(torch::kLong)
+                  .flatten();
+  const int64_t rings = ring.max().item<int64_t>() + 1;
+  auto flat = power.flatten();
+  auto sum = torch::zeros({rings}).scatter_add_(0, ring, flat);
+  auto count =
+      torch::zeros({rings}).scatter_add_(0, ring, torch::ones_like(flat));
+  auto ring_mean = (sum / count.clamp_min(1)).index_select(0, ring);
+  auto ratio = (flat / ring_mean.clamp_min(1e-12))
+                   .masked_select(radius.flatten() > 0.08);
+  return 10.0 * std::log10(ratio.max().item<double>());
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   std::string net_spec = "random", content, style;
@@ -82,7 +124,8 @@ int main(int argc, char** argv) {
       std::cout << "{\"image\": \"" << path << "\", \"eval_net\": \""
                 << net->spec() << "\", \"content_loss\": " << cl
                 << ", \"style_loss\": " << sl
-                << ", \"style_ratio\": " << sl / photo_style << "}"
+                << ", \"style_ratio\": " << sl / photo_style
+                << ", \"spectral_peak_db\": " << spectral_peak_db(x) << "}"
                 << std::endl;
     }
   } catch (const std::exception& e) {
