@@ -27,6 +27,8 @@ usage: bench/style-quality.sh OUT_DIR --painting FILE --photos A.jpg[,B.jpg...]
   --threads N        CPU threads per run (default 2)
   --precision P      Gatys' precision: auto, fp32 or bf16 (default auto)
   --no-gatys         score the models only (ratios to Gatys left out)
+  --reuse-gatys      keep OUT_DIR's Gatys results from an earlier run with
+                     the same painting, photos and size (new models only)
 
 Needs ../shared/data/vgg19-tfjs (the evaluator and Gatys' loss network), a
 built tree (neuralart-train, neuralart-bench-style-eval, the plugin) and
@@ -43,7 +45,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${NEURALART_BUILD_DIR:-$root/build}"
 vgg_json="$root/../shared/data/vgg19-tfjs/model.json"
 out="" painting="" photos="" size=512 gatys_steps=80 threads=2 style_size=0
-precision=auto gatys=1
+precision=auto gatys=1 reuse=0
 models=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -56,6 +58,7 @@ while [ $# -gt 0 ]; do
     --threads) threads="${2:?}"; shift 2 ;;
     --precision) precision="${2:?}"; shift 2 ;;
     --no-gatys) gatys=0; shift ;;
+    --reuse-gatys) reuse=1; shift ;;
     -h | --help) usage; exit 0 ;;
     -*) die "unknown option $1 (see --help)" ;;
     *) out="$1"; shift ;;
@@ -89,13 +92,18 @@ for photo in "${photo_list[@]}"; do
   results=()
   if [ "$gatys" = 1 ]; then
     img="$out/gatys-$name.png"
-    t0=$(date +%s.%N)
-    "$train" stylize --content "$out/photo-$name.png" --style "$painting" \
-      --out "$img" --size "$size" --style-size "$style_size" \
-      --steps "$gatys_steps" --loss-net "vgg19:$vgg_json" \
-      --threads "$threads" --precision "$precision" >/dev/null 2>&1 ||
-      die "Gatys failed on $photo"
-    secs=$(echo "$(date +%s.%N) - $t0" | bc)
+    if [ "$reuse" = 1 ] && [ -f "$img" ] && [ -f "$out/gatys-$name.seconds" ]; then
+      secs=$(cat "$out/gatys-$name.seconds")
+    else
+      t0=$(date +%s.%N)
+      "$train" stylize --content "$out/photo-$name.png" --style "$painting" \
+        --out "$img" --size "$size" --style-size "$style_size" \
+        --steps "$gatys_steps" --loss-net "vgg19:$vgg_json" \
+        --threads "$threads" --precision "$precision" >/dev/null 2>&1 ||
+        die "Gatys failed on $photo"
+      secs=$(printf '%.3f' "$(echo "$(date +%s.%N) - $t0" | bc)")
+      echo "$secs" >"$out/gatys-$name.seconds"
+    fi
     results+=("gatys|$img|$secs")
     row+=("$img")
   fi
@@ -109,7 +117,7 @@ for photo in "${photo_list[@]}"; do
       ! videoconvert ! styletransfer model="$bundle" threads="$threads" \
       ${style:+style="$style"} ! videoconvert ! pngenc \
       ! filesink location="$img" >/dev/null || die "$label failed on $photo"
-    secs=$(echo "$(date +%s.%N) - $t0" | bc)
+    secs=$(printf '%.3f' "$(echo "$(date +%s.%N) - $t0" | bc)")
     results+=("$label|$img|$secs")
     row+=("$img")
   done

@@ -73,6 +73,9 @@ int run_style(const std::vector<std::string>& args) {
      "full (9x9 convolutions at full resolution) or shuffle (pixel-shuffle "
      "in and out, every convolution at half resolution or less; the "
      "real-time variant, docs/benchmarks.md)")
+    ("loss-jitter", po::value<int64_t>()->default_value(0),
+     "crop output and input by the same random offset below N pixels "
+     "before the loss network each step, [0, 16] (0: off)")
     ("content-weight", po::value<double>()->default_value(1.0),
      "content loss weight, [0, 1e9]")
     ("style-weight", po::value<double>()->default_value(10.0),
@@ -165,6 +168,8 @@ int run_style(const std::vector<std::string>& args) {
   check_range("style-weight", o.style_weight, 0.0, 1e9);
   o.tv_weight = vm["tv-weight"].as<double>();
   check_range("tv-weight", o.tv_weight, 0.0, 1e9);
+  o.loss_jitter = vm["loss-jitter"].as<int64_t>();
+  check_range<int64_t>("loss-jitter", o.loss_jitter, 0, 16);
   o.temporal_weight = vm["temporal-weight"].as<double>();
   check_range("temporal-weight", o.temporal_weight, 0.0, 1e9);
   o.loss.content_layers =

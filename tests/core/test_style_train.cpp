@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -122,9 +123,28 @@ TEST(Gatys, BadArguments_n) {
 TEST(StyleTrainer, OptionsJsonRoundTrip) {
   auto o = tiny_options();
   o.temporal_weight = 3;
+  o.loss_jitter = 4;
   o.loss.style_layers = {"relu1_2"};
   auto back = StyleTrainOptions::from_json(o.to_json());
   EXPECT_EQ(back.to_json(), o.to_json());
+  // Checkpoints written before the option had no jitter.
+  auto old = o.to_json();
+  old.erase("loss_jitter");
+  EXPECT_EQ(StyleTrainOptions::from_json(old).loss_jitter, 0);
+  o.loss_jitter = 17;
+  EXPECT_THROW(o.validate(), InvalidArgument);
+}
+
+TEST(StyleTrainer, LossJitterTrainsOnCroppedLosses) {
+  TempDir dir;
+  auto o = tiny_options();
+  o.loss_jitter = 4;
+  o.loss.pyramid_levels = 1;
+  StyleTrainer t(o, tiny_content(), {striped_image(32, 32)}, {"stripes"},
+                 dir.path.string());
+  const auto first = t.step();
+  EXPECT_TRUE(std::isfinite(first.total));
+  EXPECT_EQ(t.train({}), 3);
 }
 
 TEST(StyleTrainer, StepsReduceTheLossOnOneImage) {

@@ -71,6 +71,7 @@ void StyleTrainOptions::validate() const {
   check<double>("style-weight", style_weight, 0.0, 1e9);
   check<double>("tv-weight", tv_weight, 0.0, 1e9);
   check<double>("temporal-weight", temporal_weight, 0.0, 1e9);
+  check<int64_t>("loss-jitter", loss_jitter, 0, 16);
   check<int64_t>("preview-every", preview_every, 0, 100000000);
   check<int64_t>("checkpoint-every", checkpoint_every, 1, 100000000);
   check<int64_t>("log-every", log_every, 1, 100000000);
@@ -97,6 +98,7 @@ nlohmann::json StyleTrainOptions::to_json() const {
           {"style_weight", style_weight},
           {"tv_weight", tv_weight},
           {"temporal_weight", temporal_weight},
+          {"loss_jitter", loss_jitter},
           {"preview_every", preview_every},
           {"checkpoint_every", checkpoint_every},
           {"log_every", log_every},
@@ -123,6 +125,8 @@ StyleTrainOptions StyleTrainOptions::from_json(const nlohmann::json& j) {
     o.style_weight = j.at("style_weight");
     o.tv_weight = j.at("tv_weight");
     o.temporal_weight = j.at("temporal_weight");
+    o.loss_jitter =
+        json_int(j.value("loss_jitter", nlohmann::json(0)), "loss_jitter");
     o.preview_every = json_int(j.at("preview_every"), "preview_every");
     o.checkpoint_every = json_int(j.at("checkpoint_every"), "checkpoint_every");
     o.log_every = json_int(j.at("log_every"), "log_every");
@@ -308,12 +312,22 @@ StyleTrainStats StyleTrainer::step() {
   auto y = net_->forward(x, mix);
 
   const auto& cfg = options_.loss;
+  // The loss network sees output and input cropped alike (loss_jitter).
+  auto loss_x = x, loss_y = y;
+  if (options_.loss_jitter > 1) {
+    const auto j = options_.loss_jitter;
+    const auto dy = torch::randint(j, {1}, rng_).item<int64_t>();
+    const auto dx = torch::randint(j, {1}, rng_).item<int64_t>();
+    const auto h = x.size(2) - (j - 1), w = x.size(3) - (j - 1);
+    loss_x = x.narrow(2, dy, h).narrow(3, dx, w);
+    loss_y = y.narrow(2, dy, h).narrow(3, dx, w);
+  }
   std::vector<torch::Tensor> content_targets;
   {
     torch::NoGradGuard no_grad;
-    content_targets = loss_net_->features(x, cfg.content_layers);
+    content_targets = loss_net_->features(loss_x, cfg.content_layers);
   }
-  auto terms = style_loss_terms(*loss_net_, y, content_targets,
+  auto terms = style_loss_terms(*loss_net_, loss_y, content_targets,
                                 {&targets_[stats.style_index]}, cfg);
   auto c_loss = terms.content;
   auto s_loss = terms.style[0];

@@ -77,7 +77,12 @@ struct StyleTrainOptions {
   double style_weight = 10.0;
   double tv_weight = 1.0;
   double temporal_weight = 0.0;  // 0: off
-  int64_t preview_every = 200;   // 0: never
+  // Each step, the output and its input are cropped by the same random
+  // offset in [0, loss_jitter) pixels before the loss network sees them,
+  // so that VGG's pooling grid does not stay locked to the network's
+  // stride-4 grid (0: off, as before).
+  int64_t loss_jitter = 0;
+  int64_t preview_every = 200;  // 0: never
   int64_t checkpoint_every = 500;
   int64_t log_every = 10;
   int64_t preview_count = 4;
