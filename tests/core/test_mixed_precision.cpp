@@ -176,6 +176,9 @@ TEST(GramMatrix, ChannelsLastAndGradientMatchTheDefinition) {
 }
 
 TEST(GramMatrix, Bf16FeaturesGiveAnFp32GramCloseToFp32) {
+  if (!cpu_has_native_bf16())
+    GTEST_SKIP() << "no AVX512-BF16/AMX: bf16 here is emulated, and auto "
+                    "never picks it";
   torch::manual_seed(3);
   auto f = torch::relu(torch::randn({2, 32, 16, 16})).contiguous(kChannelsLast);
   auto g32 = gram_matrix(f, false);
@@ -213,6 +216,9 @@ TEST(CondInstanceNorm, ABatchIsNormalisedImageByImage) {
 }
 
 TEST(StyleTrainer, Bf16StepMatchesFp32AtTheSameWeights) {
+  if (!cpu_has_native_bf16())
+    GTEST_SKIP() << "no AVX512-BF16/AMX: bf16 here is emulated, and auto "
+                    "never picks it";
   // The first step starts from the same weights: its losses differ only
   // by bf16 rounding.
   std::map<std::string, StyleTrainStats> first;
@@ -289,6 +295,9 @@ TEST(GanTrainer, Bf16TrainsAndResumesInFp32) {
 }
 
 TEST(Gatys, Bf16ReachesTheFp32Loss) {
+  if (!cpu_has_native_bf16())
+    GTEST_SKIP() << "no AVX512-BF16/AMX: bf16 here is emulated, and auto "
+                    "never picks it";
   auto net = make_random_loss_net(1);
   torch::manual_seed(6);
   auto content = torch::rand({1, 3, 40, 40}) * 255;
