@@ -3,8 +3,6 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
-#include <optional>
-
 #include "neuralart/error.h"
 #include "neuralart/train/mixed_precision.h"
 #include "neuralart/train/style_train.h"
@@ -90,11 +88,12 @@ torch::Tensor gatys_stylize(LossNet& net, const torch::Tensor& content_in,
     if (image.grad().defined()) image.grad().zero_();
     // One pass of the loss network serves the content loss and every
     // style's loss (they used to take one pass each).
-    std::optional<AutocastGuard> autocast;
-    autocast.emplace(precision, image.device());
-    auto terms =
-        style_loss_terms(net, image, content_targets, targets, options.loss);
-    autocast.reset();
+    StyleLossTerms terms;
+    {
+      AutocastGuard autocast(precision, image.device());
+      terms =
+          style_loss_terms(net, image, content_targets, targets, options.loss);
+    }
     auto c = terms.content;
     torch::Tensor s = torch::zeros({}, image.options());
     for (size_t i = 0; i < styles.size(); ++i)

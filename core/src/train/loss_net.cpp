@@ -515,19 +515,9 @@ StyleTargets style_targets(LossNet& net, const torch::Tensor& style_rgb255,
 torch::Tensor style_loss(LossNet& net, const torch::Tensor& rgb255,
                          const StyleTargets& targets,
                          const StyleLossConfig& config) {
-  const auto levels = image_pyramid(rgb255, config.pyramid_levels);
-  TORCH_CHECK(
-      targets.grams.size() == levels.size() * config.style_layers.size(),
-      "style targets do not match the style loss configuration");
-  torch::Tensor total;
-  size_t k = 0;
-  for (const auto& level : levels)
-    for (const auto& f : net.features(level, config.style_layers)) {
-      auto g = gram_matrix(f, net.centred_gram());
-      auto l = normalized_mse(g, targets.grams[k++].expand_as(g));
-      total = total.defined() ? total + l : l;
-    }
-  return total / static_cast<double>(k);
+  StyleLossConfig style_only = config;
+  style_only.content_layers.clear();
+  return style_loss_terms(net, rgb255, {}, {&targets}, style_only).style[0];
 }
 
 std::vector<std::string> loss_layers(const StyleLossConfig& c) {
@@ -550,9 +540,10 @@ StyleLossTerms style_loss_terms(
     std::vector<torch::Tensor> style_feats;
     if (lv == 0) {
       const auto feats = net.features(levels[0], layers);
-      terms.content = content_loss(
-          {feats.begin(), feats.begin() + config.content_layers.size()},
-          content_targets);
+      if (!config.content_layers.empty())
+        terms.content = content_loss(
+            {feats.begin(), feats.begin() + config.content_layers.size()},
+            content_targets);
       for (const auto& l : config.style_layers)
         style_feats.push_back(
             feats[std::find(layers.begin(), layers.end(), l) - layers.begin()]);

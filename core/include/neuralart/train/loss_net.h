@@ -120,7 +120,8 @@ torch::Tensor style_loss(LossNet& net, const torch::Tensor& rgb255,
 // Content loss and one style loss per target set, from one pass of the loss
 // network over each pyramid level of `rgb255` (level 0 feeds both losses:
 // the content layers and the style layers share it). `style_targets` may
-// hold null for a style whose loss is not needed.
+// hold null for a style whose loss is not needed; without content layers
+// in `config` there is no content loss (and `content` is undefined).
 struct StyleLossTerms {
   torch::Tensor content;
   std::vector<torch::Tensor> style;  // undefined where the target was null
