@@ -2,13 +2,17 @@
 // several styles in one model) for the styletransfer element.
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "cli.h"
+#include "neuralart/bundle.h"
 #include "neuralart/error.h"
 #include "neuralart/media/image_io.h"
+#include "neuralart/models/load.h"
 #include "neuralart/runtime/runtime_options.h"
 #include "neuralart/train/distributed.h"
 #include "neuralart/train/style_train.h"
@@ -51,10 +55,19 @@ int run_style(const std::vector<std::string>& args) {
     ("content", po::value<std::string>()->required(),
      "folder of content images (searched recursively)")
     ("out", po::value<std::string>()->required(), "model bundle to write")
+    ("base", po::value<std::string>(),
+     "a trained style bundle to add the new style(s) to: its network\n"
+     "stays frozen and only each new style's instance-norm vectors\n"
+     "train (fast); the output holds the base's styles and the new\n"
+     "ones. Its architecture replaces --width/--res-blocks/--conv/--stem")
     ("size", po::value<int64_t>()->default_value(256),
      "random crop side in pixels, [32, 2048]")
     ("style-size", po::value<int64_t>()->default_value(0),
      "shorter side of the style images, [32, 4096] (0: same as --size)")
+    ("content-size", po::value<int64_t>()->default_value(0),
+     "shorter side the content images are resized to before cropping,\n"
+     "[32, 4096] (0: same as --size, whole images); train at the scale\n"
+     "the model will restyle")
     ("batch", po::value<int64_t>()->default_value(4), "batch size, [1, 256]")
     ("steps", po::value<int64_t>(),
      "training steps, [1, 1e8] (default 2000 unless --epochs)")
@@ -134,6 +147,14 @@ int run_style(const std::vector<std::string>& args) {
   int64_t style_size = vm["style-size"].as<int64_t>();
   if (style_size != 0) check_range<int64_t>("style-size", style_size, 32, 4096);
   if (style_size == 0) style_size = o.size;
+  int64_t content_size = vm["content-size"].as<int64_t>();
+  if (content_size != 0)
+    check_range<int64_t>("content-size", content_size, 32, 4096);
+  if (content_size == 0) content_size = o.size;
+  if (content_size < o.size)
+    throw UsageError("--content-size " + std::to_string(content_size) +
+                     " is smaller than the crop --size " +
+                     std::to_string(o.size) + ": give at least --size");
   o.batch = vm["batch"].as<int64_t>();
   check_range<int64_t>("batch", o.batch, 1, 256);
   if (vm.count("steps") && vm.count("epochs"))
@@ -162,6 +183,39 @@ int run_style(const std::vector<std::string>& args) {
   o.model.stem = vm["stem"].as<std::string>();
   if (o.model.stem != "full" && o.model.stem != "shuffle")
     throw UsageError("--stem '" + o.model.stem + "' must be full or shuffle");
+  std::optional<StyleNet> base;
+  std::vector<std::string> base_names;
+  if (vm.count("base")) {
+    const auto path = vm["base"].as<std::string>();
+    Bundle bundle;
+    try {
+      bundle = read_bundle(path);
+      if (bundle.meta.kind != ModelKind::Style)
+        throw BundleError(path + " is a " + to_string(bundle.meta.kind) +
+                          " model, not a style model");
+      base = load_style_net(bundle);
+    } catch (const std::exception& e) {
+      throw UsageError(std::string("--base: ") + e.what() +
+                       " (give a bundle written by neuralart-train style)");
+    }
+    const auto& a = (*base)->options();
+    auto clash = [&](const char* opt, const std::string& given,
+                     const std::string& has) {
+      if (!vm[opt].defaulted() && given != has)
+        throw UsageError("--" + std::string(opt) + " " + given +
+                         " does not match the --base model " + path + " (" +
+                         opt + " " + has +
+                         "): leave it out, the base's architecture is used");
+    };
+    clash("width", std::to_string(o.model.width), std::to_string(a.width));
+    clash("res-blocks", std::to_string(o.model.res_blocks),
+          std::to_string(a.res_blocks));
+    clash("conv", o.model.conv, a.conv);
+    clash("stem", o.model.stem, a.stem);
+    o.model = a;
+    for (const auto& n : bundle.meta.styles) base_names.push_back(n);
+    o.frozen_styles = a.num_styles;
+  }
   o.content_weight = vm["content-weight"].as<double>();
   check_range("content-weight", o.content_weight, 0.0, 1e9);
   o.style_weight = vm["style-weight"].as<double>();
@@ -226,6 +280,15 @@ int run_style(const std::vector<std::string>& args) {
   } else {
     for (const auto& f : style_files) names.push_back(stem(f));
   }
+  if (base) {
+    for (const auto& n : names)
+      if (std::find(base_names.begin(), base_names.end(), n) !=
+          base_names.end())
+        throw UsageError("style name '" + n +
+                         "' is already in the --base "
+                         "model; choose another with --style-names");
+    names.insert(names.begin(), base_names.begin(), base_names.end());
+  }
   const auto work_dir =
       vm.count("work-dir") ? vm["work-dir"].as<std::string>() : out + ".run";
   const bool resume = vm["resume"].as<bool>();
@@ -237,7 +300,7 @@ int run_style(const std::vector<std::string>& args) {
   for (const auto& f : style_files)
     styles.push_back(load_image_tensor(f, static_cast<int>(style_size)));
   const auto content_dir = vm["content"].as<std::string>();
-  auto content = load_content(content_dir, o.size, max_images);
+  auto content = load_content(content_dir, content_size, max_images);
   const int64_t n_content = static_cast<int64_t>(content.size());
   if (epochs > 0)
     o.steps = std::max<int64_t>(
@@ -258,13 +321,24 @@ int run_style(const std::vector<std::string>& args) {
                   " process(es) and must resume with as many (this is " +
                   std::to_string(env.world_size) + ")");
   }
+  // A base model's own styles need no images (they never train): their
+  // slots hold the first new one.
+  if (base)
+    styles.insert(styles.begin(), static_cast<size_t>(o.frozen_styles),
+                  styles.front());
   StyleTrainer trainer(o, std::move(content), std::move(styles), names,
                        work_dir, parallel);
-  trainer.provenance = {
-      {"command", command_line("style", args)},
-      {"content", {{"folder", content_dir}, {"images", n_content}}},
-      {"style_files", style_files},
-      {"loss_net", o.loss_net}};
+  trainer.provenance = {{"command", command_line("style", args)},
+                        {"content",
+                         {{"folder", content_dir},
+                          {"images", n_content},
+                          {"shorter_side", content_size}}},
+                        {"style_files", style_files},
+                        {"style_shorter_side", style_size},
+                        {"loss_net", o.loss_net}};
+  if (base)
+    trainer.provenance["base"] = {{"path", vm["base"].as<std::string>()},
+                                  {"styles", base_names}};
   if (resume) {
     trainer.resume();
     log << "style: resumed at step " << trainer.current_step() << " from "
@@ -273,9 +347,12 @@ int run_style(const std::vector<std::string>& args) {
     throw UsageError(work_dir +
                      " already holds a checkpoint: add --resume to continue "
                      "it, or choose another --work-dir");
-  } else if (env.is_main()) {
-    std::error_code ec;
-    fs::remove(trainer.csv_path(), ec);
+  } else {
+    if (env.is_main()) {
+      std::error_code ec;
+      fs::remove(trainer.csv_path(), ec);
+    }
+    if (base) trainer.load_base(*base);
   }
   log << "style: " << n_content << " content images from " << content_dir
       << ", " << names.size() << " style(s), loss network " << o.loss_net

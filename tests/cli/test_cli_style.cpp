@@ -219,6 +219,76 @@ TEST(CliStyle, CompactVariantTrainsAndRefusesAnotherOnResume) {
   EXPECT_EQ(read_bundle_meta(model).provenance.at("steps"), 3);
 }
 
+TEST(CliStyle, ContentSizeIsRecorded) {
+  Images im;
+  const auto model = im.dir.file("m.bundle");
+  auto r = run("style --style " + im.style + " --content " + im.folder +
+               " --size 32 --content-size 40 --batch 2 --width 4 "
+               "--res-blocks 1 --steps 1 --threads 1 --preview-every 0 "
+               "--out " +
+               model);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto meta = read_bundle_meta(model);
+  EXPECT_EQ(meta.provenance.at("content").at("shorter_side"), 40);
+}
+
+// A new painting added to a trained model: the base's convolutions and
+// styles are kept bit for bit, the new style's vectors train, and a base
+// that does not fit is refused with its name and the reason.
+TEST(CliStyle, BaseAddsAStyleAndKeepsTheBase) {
+  Images im;
+  const auto base = im.dir.file("base.bundle");
+  auto r = run("style --style " + im.style + " --style-names dots --content " +
+               im.folder +
+               " --size 32 --batch 2 --width 4 --res-blocks 1 --steps 2 "
+               "--threads 1 --preview-every 0 --out " +
+               base);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto added = im.dir.file("added.bundle");
+  r = run("style --base " + base + " --style " + im.style2 +
+          " --style-names waves --content " + im.folder +
+          " --size 32 --batch 2 --steps 4 --lr 0.05 --threads 1 "
+          "--preview-every 0 --out " +
+          added);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto meta = read_bundle_meta(added);
+  EXPECT_EQ(meta.styles, nlohmann::json({"dots", "waves"}));
+  EXPECT_EQ(meta.provenance.at("base").at("path"), base);
+  auto a = read_bundle(base), b = read_bundle(added);
+  for (const auto& [name, t] : a.tensors) {
+    const auto& u = b.tensors.at(name);
+    if (t.sizes() == u.sizes()) {
+      EXPECT_TRUE(torch::equal(t, u)) << name;  // convolutions frozen
+    } else {  // a norm table: the base's row kept, the new one trained
+      EXPECT_TRUE(torch::equal(t[0], u[0])) << name;
+      EXPECT_FALSE(torch::equal(u[0], u[1])) << name;
+    }
+  }
+  // Mismatches are refused, naming the base and what does not fit.
+  r = run("style --base " + base + " --width 8 --style " + im.style2 +
+          " --content " + im.folder + " --size 32 --out " +
+          im.dir.file("x.bundle"));
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_TRUE(has(r, "--width 8 does not match the --base model " + base))
+      << r.out;
+  r = run("style --base " + base + " --style " + im.style2 +
+          " --style-names dots --content " + im.folder + " --size 32 --out " +
+          im.dir.file("x.bundle"));
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_TRUE(has(r, "'dots' is already in the --base model")) << r.out;
+  const auto gan = im.dir.file("gan") + "/generator.bundle";
+  r = run("gan --out " + im.dir.file("gan") +
+          " --steps 1 --data builtin:200 --resolution 32 --base-width 8 "
+          "--latent-dim 16 --batch 8 "
+          "--threads 1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = run("style --base " + gan + " --style " + im.style2 + " --content " +
+          im.folder + " --size 32 --out " + im.dir.file("x.bundle"));
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_TRUE(has(r, gan + " is a generator model, not a style model"))
+      << r.out;
+}
+
 TEST(CliStyle, LaunchTwoProcessesTrainOneModel) {
   Images im;
   const auto model = im.dir.file("m.bundle");
@@ -309,7 +379,11 @@ TEST(CliStyle, OutOfRange_n) {
                {"--temporal-weight -1", "--temporal-weight"},
                {"--preview-count 0", "--preview-count 0 is out of range"},
                {"--style-names a,b", "--style-names has 2 names"},
-               {"--content-layers relu6_1", "relu6_1"}};
+               {"--content-layers relu6_1", "relu6_1"},
+               {"--content-size 8", "--content-size 8 is out of range"},
+               {"--size 64 --content-size 48",
+                "--content-size 48 is smaller than the crop --size 64"},
+               {"--base " + im.dir.file("none.bundle"), "none.bundle"}};
   for (const auto& c : cases) {
     auto r = run(base + c.args);
     EXPECT_EQ(r.code, 2) << c.args << "\n" << r.out;

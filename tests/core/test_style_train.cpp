@@ -293,3 +293,55 @@ TEST(StyleTrainer, BadInputs_n) {
                             dir.path.string()),
                InvalidArgument);
 }
+
+TEST(StyleTrainer, FrozenStylesTrainOnlyTheNewVectors) {
+  TempDir dir;
+  auto o = tiny_options();
+  o.loss.pyramid_levels = 1;
+  StyleTrainer base_run(o, tiny_content(), {striped_image(32, 32)}, {"stripes"},
+                        (dir.path / "base").string());
+  base_run.train({});
+  auto base = base_run.model();
+
+  auto o2 = o;
+  o2.model.num_styles = 2;
+  o2.frozen_styles = 1;
+  o2.steps = 4;
+  StyleTrainer t(o2, tiny_content(),
+                 {striped_image(32, 32), smooth_image(32, 32)},
+                 {"stripes", "smooth"}, (dir.path / "new").string());
+  t.load_base(base);
+  // The new style starts at the base's vectors.
+  EXPECT_TRUE(torch::equal(t.model()->named_parameters()["in1.weight"][1],
+                           base->named_parameters()["in1.weight"][0]));
+  t.train({});
+  auto after = t.model()->named_parameters();
+  for (const auto& p : base->named_parameters()) {
+    const auto& q = after[p.key()];
+    if (p.value().sizes() == q.sizes()) {
+      EXPECT_TRUE(torch::equal(p.value(), q)) << p.key();
+    } else {
+      EXPECT_TRUE(torch::equal(p.value()[0], q[0])) << p.key();
+      EXPECT_FALSE(torch::equal(p.value()[0], q[1])) << p.key();
+    }
+  }
+  // A base with another architecture is refused, naming the difference.
+  auto o3 = o2;
+  o3.model.width = 8;
+  StyleTrainer wrong(o3, tiny_content(),
+                     {striped_image(32, 32), smooth_image(32, 32)},
+                     {"stripes", "smooth"}, (dir.path / "wrong").string());
+  try {
+    wrong.load_base(base);
+    ADD_FAILURE() << "a mismatched base was accepted";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("architecture"), std::string::npos)
+        << e.what();
+  }
+  // Every style frozen: nothing would train.
+  auto o4 = o2;
+  o4.frozen_styles = 2;
+  EXPECT_THROW(o4.validate(), InvalidArgument);
+  auto back = StyleTrainOptions::from_json(o2.to_json());
+  EXPECT_EQ(back.frozen_styles, 1);
+}

@@ -59,6 +59,20 @@ torch::Tensor center_crop(const torch::Tensor& chw, int64_t size) {
 
 }  // namespace
 
+// Everything, or only the conditional instance norms' scale and shift
+// tables (a style's few vectors) when the convolutions are a frozen base.
+static std::vector<torch::Tensor> trainable_parameters(StyleNetImpl& net,
+                                                       bool norms_only) {
+  if (!norms_only) return net.parameters();
+  std::vector<torch::Tensor> params;
+  for (const auto& m : net.modules(/*include_self=*/false))
+    if (auto* in = dynamic_cast<CondInstanceNormImpl*>(m.get())) {
+      params.push_back(in->weight);
+      params.push_back(in->bias);
+    }
+  return params;
+}
+
 // ---------------------------------------------------------- options ----
 
 void StyleTrainOptions::validate() const {
@@ -72,6 +86,11 @@ void StyleTrainOptions::validate() const {
   check<double>("tv-weight", tv_weight, 0.0, 1e9);
   check<double>("temporal-weight", temporal_weight, 0.0, 1e9);
   check<int64_t>("loss-jitter", loss_jitter, 0, 16);
+  if (frozen_styles < 0 || frozen_styles >= model.num_styles)
+    throw InvalidArgument("frozen styles " + std::to_string(frozen_styles) +
+                          " must be in [0, " +
+                          std::to_string(model.num_styles - 1) +
+                          "]: at least one style must train");
   check<int64_t>("preview-every", preview_every, 0, 100000000);
   check<int64_t>("checkpoint-every", checkpoint_every, 1, 100000000);
   check<int64_t>("log-every", log_every, 1, 100000000);
@@ -99,6 +118,7 @@ nlohmann::json StyleTrainOptions::to_json() const {
           {"tv_weight", tv_weight},
           {"temporal_weight", temporal_weight},
           {"loss_jitter", loss_jitter},
+          {"frozen_styles", frozen_styles},
           {"preview_every", preview_every},
           {"checkpoint_every", checkpoint_every},
           {"log_every", log_every},
@@ -127,6 +147,8 @@ StyleTrainOptions StyleTrainOptions::from_json(const nlohmann::json& j) {
     o.temporal_weight = j.at("temporal_weight");
     o.loss_jitter =
         json_int(j.value("loss_jitter", nlohmann::json(0)), "loss_jitter");
+    o.frozen_styles =
+        json_int(j.value("frozen_styles", nlohmann::json(0)), "frozen_styles");
     o.preview_every = json_int(j.at("preview_every"), "preview_every");
     o.checkpoint_every = json_int(j.at("checkpoint_every"), "checkpoint_every");
     o.log_every = json_int(j.at("log_every"), "log_every");
@@ -179,9 +201,13 @@ StyleTrainer::StyleTrainer(StyleTrainOptions options,
 
   loss_net_ = make_loss_net(options_.loss_net, loss_layers(options_.loss));
   loss_net_->to(device_);
-  for (auto& s : styles_) {
+  for (size_t i = 0; i < styles_.size(); ++i) {
+    auto& s = styles_[i];
     s = s.to(device_, torch::kFloat32);
-    targets_.push_back(style_targets(*loss_net_, s, options_.loss));
+    // A frozen base style never trains: no targets needed.
+    targets_.push_back(static_cast<int64_t>(i) < options_.frozen_styles
+                           ? StyleTargets{}
+                           : style_targets(*loss_net_, s, options_.loss));
   }
   torch::manual_seed(options_.seed);
   // The data's own generator: ranks in one process (tests) or several
@@ -191,8 +217,15 @@ StyleTrainer::StyleTrainer(StyleTrainOptions options,
   net_->to(device_);
   to_channels_last(*net_);  // oneDNN's fast layout, before Adam sees them
   net_->train();
+  if (options_.frozen_styles > 0) {
+    // A frozen base: no weight gradients for its convolutions (a third of
+    // the network's backward pass saved).
+    for (auto& p : net_->parameters()) p.requires_grad_(false);
+    for (auto& p : trainable_parameters(*net_, true)) p.requires_grad_(true);
+  }
   opt_ = std::make_unique<torch::optim::Adam>(
-      net_->parameters(), torch::optim::AdamOptions(options_.lr));
+      trainable_parameters(*net_, options_.frozen_styles > 0),
+      torch::optim::AdamOptions(options_.lr));
   const int64_t k = std::min<int64_t>(options_.preview_count,
                                       static_cast<int64_t>(content_.size()));
   std::vector<torch::Tensor> previews;
@@ -301,8 +334,10 @@ StyleTrainStats StyleTrainer::step() {
   }
   const auto t0 = std::chrono::steady_clock::now();
   StyleTrainStats stats;
+  const int64_t frozen = options_.frozen_styles;
   stats.style_index =
-      torch::randint(options_.model.num_styles, {1}, rng_).item<int64_t>();
+      frozen + torch::randint(options_.model.num_styles - frozen, {1}, rng_)
+                   .item<int64_t>();
   const auto mix = net_->one_hot(stats.style_index).to(device_);
   auto x = random_batch();
   // Forward and losses under autocast (bf16 convolutions when asked for);
@@ -342,6 +377,14 @@ StyleTrainStats StyleTrainer::step() {
   autocast.reset();  // backward and the update in the weights' fp32
   opt_->zero_grad();
   total.backward();
+  if (frozen > 0) {
+    // The base's styles stay bit-identical (their rows' gradients are zero
+    // already for a one-hot mix; Adam would still move nothing).
+    torch::NoGradGuard no_grad;
+    for (auto& group : opt_->param_groups())
+      for (auto& p : group.params())
+        if (p.grad().defined()) p.grad().narrow(0, 0, frozen).zero_();
+  }
   if (parallel_) parallel_->average_gradients(*net_);
   opt_->step();
   ++step_;
@@ -438,6 +481,38 @@ int StyleTrainer::checkpoint_world_size(const std::string& run_dir) {
   }
 }
 
+void StyleTrainer::load_base(StyleNet& base) {
+  if (step_ != 0)
+    throw InvalidArgument("a base model can only start a run, not continue it");
+  const int64_t frozen = options_.frozen_styles;
+  auto want = options_.model;
+  want.num_styles = frozen;
+  const auto& have = base->options();
+  if (have.num_styles != frozen)
+    throw InvalidArgument(
+        "the base model has " + std::to_string(have.num_styles) +
+        " styles, this run was set up for " + std::to_string(frozen));
+  if (have.to_json() != want.to_json())
+    throw InvalidArgument("the base model's architecture " +
+                          have.to_json().dump() + " differs from " +
+                          want.to_json().dump());
+  torch::NoGradGuard no_grad;
+  auto mine = net_->named_parameters();
+  for (const auto& p : base->named_parameters()) {
+    auto* dst = mine.find(p.key());
+    if (!dst) throw InvalidArgument("the base model has no '" + p.key() + "'");
+    const auto src = p.value().to(dst->device(), torch::kFloat32);
+    if (src.sizes() == dst->sizes()) {
+      dst->copy_(src);
+    } else {  // a norm's [styles, C] table: base rows, then their mean
+      dst->narrow(0, 0, frozen).copy_(src);
+      dst->narrow(0, frozen, dst->size(0) - frozen)
+          .copy_(src.mean(0, /*keepdim=*/true)
+                     .expand({dst->size(0) - frozen, src.size(1)}));
+    }
+  }
+}
+
 void StyleTrainer::resume() {
   const auto path = checkpoint_path();
   if (!fs::exists(path))
@@ -466,6 +541,8 @@ void StyleTrainer::resume() {
            std::to_string(world_size()));
   mismatch("model", saved.model.to_json().dump(),
            options_.model.to_json().dump());
+  mismatch("base styles", std::to_string(saved.frozen_styles),
+           std::to_string(options_.frozen_styles));
   mismatch("loss network", saved.loss_net, options_.loss_net);
   mismatch("loss layers", loss_json(saved.loss).dump(),
            loss_json(options_.loss).dump());

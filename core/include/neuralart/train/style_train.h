@@ -82,6 +82,11 @@ struct StyleTrainOptions {
   // so that VGG's pooling grid does not stay locked to the network's
   // stride-4 grid (0: off, as before).
   int64_t loss_jitter = 0;
+  // Styles [0, frozen_styles) come from a base model (load_base) and stay
+  // as they are, as does every convolution: only the conditional instance
+  // norm vectors of the new styles [frozen_styles, num_styles) train
+  // (Dumoulin et al. 2017). 0: the whole network trains.
+  int64_t frozen_styles = 0;
   int64_t preview_every = 200;  // 0: never
   int64_t checkpoint_every = 500;
   int64_t log_every = 10;
@@ -132,6 +137,12 @@ class StyleTrainer {
                std::vector<std::string> style_names, std::string run_dir,
                std::shared_ptr<DataParallel> parallel = nullptr);
   ~StyleTrainer();
+
+  // Starts from a trained network with options.frozen_styles styles and
+  // the same architecture otherwise: its convolutions and styles are
+  // copied, each new style's vectors start at the mean of the base's.
+  // Before the first step only; throws InvalidArgument naming a mismatch.
+  void load_base(StyleNet& base);
 
   // Continues RUN_DIR/checkpoint.ckpt: model, optimiser, step, RNG. The
   // architecture, loss network and layers must match; steps, logging and
