@@ -51,7 +51,9 @@ int run_gan(const std::vector<std::string>& args) {
       "data", po::value(&data)->default_value(data),
       "training images: a folder (any tree of JPEG/PNG/WebP/BMP), "
       "mnist:PATH (idx files, gzip or not), a packed .safetensors set, or "
-      "builtin[:N] (N letters A-J in OpenCV's Hershey fonts; default 10000)")(
+      "builtin[:N] (N letters A-J in OpenCV's Hershey fonts; default 10000),\n"
+      "or tiles:IMAGE[:CELL] (every CELLxCELL cell of one image, 20 unless\n"
+      "given: opencv-doc's digits.png holds 5,000 handwritten digits)")(
       "out", po::value(&out),
       "run folder: samples/, losses.csv, "
       "loss_plot.png, checkpoint.ckpt, generator.bundle")(

@@ -42,7 +42,7 @@ ImageSet load_image_folder(const std::string& dir, int64_t resolution,
   if (!fs::exists(dir))
     throw Error(dir +
                 ": no such folder (give --data a folder of images, "
-                "mnist:PATH, or builtin)");
+                "mnist:PATH, tiles:IMAGE[:CELL], or builtin)");
   const auto files = list_images(dir);
   ImageSet set;
   std::vector<torch::Tensor> images;
@@ -135,8 +135,67 @@ ImageSet make_glyph_dataset(int64_t count, int64_t resolution, int64_t channels,
   return set;
 }
 
+ImageSet load_tile_sheet(const std::string& path, int64_t cell,
+                         int64_t resolution, int64_t channels) {
+  if (cell < 4 || cell > 4096)
+    throw InvalidArgument("tile size " + std::to_string(cell) +
+                          " is out of range [4, 4096]");
+  cv::Mat sheet;
+  try {
+    sheet = cv::imread(path,
+                       channels == 1 ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
+  } catch (const cv::Exception&) {
+    sheet.release();
+  }
+  if (sheet.empty())
+    throw Error(path +
+                ": cannot read the tile sheet (give tiles:IMAGE[:CELL] "
+                "an image, e.g. OpenCV's digits.png from opencv-doc)");
+  if (channels == 3) cv::cvtColor(sheet, sheet, cv::COLOR_BGR2RGB);
+  const int c = static_cast<int>(cell);
+  const int rows = sheet.rows / c, cols = sheet.cols / c;
+  std::vector<torch::Tensor> images;
+  ImageSet set;
+  for (int y = 0; y < rows; ++y)
+    for (int x = 0; x < cols; ++x) {
+      const cv::Mat tile = sheet(cv::Rect(x * c, y * c, c, c));
+      cv::Scalar mean, dev;
+      cv::meanStdDev(tile, mean, dev);
+      if (dev[0] + dev[1] + dev[2] < 1e-6) continue;  // a blank cell
+      images.push_back(mat_to_chw(resize_crop(tile, int(resolution))));
+    }
+  if (images.empty())
+    throw Error(path + ": no " + std::to_string(cell) + "x" +
+                std::to_string(cell) + " tiles with content (the image is " +
+                std::to_string(sheet.cols) + "x" + std::to_string(sheet.rows) +
+                "; is the cell size right?)");
+  set.images = torch::stack(images);
+  set.description = "tiles of " + fs::absolute(path).string() + " (" +
+                    std::to_string(images.size()) + " cells of " +
+                    std::to_string(cell) + " px)";
+  return set;
+}
+
 ImageSet load_dataset(const std::string& spec, int64_t resolution,
                       int64_t channels) {
+  if (spec.rfind("tiles:", 0) == 0) {
+    // tiles:PATH or tiles:PATH:CELL (the path itself may hold colons).
+    std::string path = spec.substr(6);
+    int64_t cell = 20;
+    const auto colon = path.rfind(':');
+    if (colon != std::string::npos) {
+      const auto n = path.substr(colon + 1);
+      if (!n.empty() && n.size() <= 4 &&
+          n.find_first_not_of("0123456789") == std::string::npos) {
+        cell = std::stoll(n);
+        path = path.substr(0, colon);
+      }
+    }
+    if (path.empty())
+      throw InvalidArgument("--data '" + spec +
+                            "': expected tiles:IMAGE or tiles:IMAGE:CELL");
+    return load_tile_sheet(path, cell, resolution, channels);
+  }
   if (spec == "builtin" || spec == "builtin:glyphs")
     return make_glyph_dataset(10000, resolution, channels, 2024);
   if (spec.rfind("builtin:", 0) == 0) {

@@ -20,8 +20,16 @@ ImageSet load_image_folder(const std::string& dir, int64_t resolution,
 ImageSet make_glyph_dataset(int64_t count, int64_t resolution, int64_t channels,
                             uint64_t seed);
 
-// SPEC: "builtin" (10,000 glyphs) or "builtin:N", "mnist:PATH", a packed
-// .safetensors image set, or a folder of images.
+// Every non-blank CELLxCELL tile of one image, row by row, each resized to
+// `resolution` (OpenCV's digits.png in opencv-doc: 5,000 handwritten digits
+// in 20-px cells). Throws Error naming the file when it cannot be read or
+// holds no tile.
+ImageSet load_tile_sheet(const std::string& path, int64_t cell,
+                         int64_t resolution, int64_t channels);
+
+// SPEC: "builtin" (10,000 glyphs) or "builtin:N", "mnist:PATH",
+// "tiles:IMAGE[:CELL]" (CELL 20 unless given), a packed .safetensors image
+// set, or a folder of images.
 ImageSet load_dataset(const std::string& spec, int64_t resolution,
                       int64_t channels);
 
