@@ -75,6 +75,8 @@ int run_style(const std::vector<std::string>& args) {
      "passes over the content images instead of --steps, (0, 10000]")
     ("lr", po::value<double>()->default_value(1e-3),
      "Adam learning rate, [1e-7, 1]")
+    ("lr-schedule", po::value<std::string>()->default_value("constant"),
+     "learning-rate schedule: constant, linear (decay to 0) or cosine")
     ("width", po::value<int64_t>()->default_value(32),
      "channels of the first layer (x2, x4 deeper), [4, 256]")
     ("res-blocks", po::value<int64_t>()->default_value(5),
@@ -172,6 +174,11 @@ int run_style(const std::vector<std::string>& args) {
   }
   o.lr = vm["lr"].as<double>();
   check_range("lr", o.lr, 1e-7, 1.0);
+  o.lr_schedule = vm["lr-schedule"].as<std::string>();
+  if (o.lr_schedule != "constant" && o.lr_schedule != "linear" &&
+      o.lr_schedule != "cosine")
+    throw UsageError("--lr-schedule '" + o.lr_schedule +
+                     "' must be constant, linear or cosine");
   o.model.width = vm["width"].as<int64_t>();
   check_range<int64_t>("width", o.model.width, 4, 256);
   o.model.res_blocks = vm["res-blocks"].as<int64_t>();

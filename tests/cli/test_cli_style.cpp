@@ -381,6 +381,7 @@ TEST(CliStyle, OutOfRange_n) {
                {"--style-names a,b", "--style-names has 2 names"},
                {"--content-layers relu6_1", "relu6_1"},
                {"--content-size 8", "--content-size 8 is out of range"},
+               {"--lr-schedule step", "--lr-schedule 'step' must be constant"},
                {"--size 64 --content-size 48",
                 "--content-size 48 is smaller than the crop --size 64"},
                {"--base " + im.dir.file("none.bundle"), "none.bundle"}};

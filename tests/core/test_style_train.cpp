@@ -8,6 +8,7 @@
 
 #include "neuralart/error.h"
 #include "neuralart/models/load.h"
+#include "neuralart/train/adam_state.h"
 #include "neuralart/train/style_train.h"
 #include "temp_dir.h"
 
@@ -124,13 +125,20 @@ TEST(StyleTrainer, OptionsJsonRoundTrip) {
   auto o = tiny_options();
   o.temporal_weight = 3;
   o.loss_jitter = 4;
+  o.lr_schedule = "cosine";
   o.loss.style_layers = {"relu1_2"};
   auto back = StyleTrainOptions::from_json(o.to_json());
   EXPECT_EQ(back.to_json(), o.to_json());
+  EXPECT_EQ(back.lr_schedule, "cosine");
+  auto bad = o;
+  bad.lr_schedule = "step";
+  EXPECT_THROW(bad.validate(), InvalidArgument);
   // Checkpoints written before the option had no jitter.
   auto old = o.to_json();
   old.erase("loss_jitter");
+  old.erase("lr_schedule");
   EXPECT_EQ(StyleTrainOptions::from_json(old).loss_jitter, 0);
+  EXPECT_EQ(StyleTrainOptions::from_json(old).lr_schedule, "constant");
   o.loss_jitter = 17;
   EXPECT_THROW(o.validate(), InvalidArgument);
 }
@@ -344,4 +352,20 @@ TEST(StyleTrainer, FrozenStylesTrainOnlyTheNewVectors) {
   EXPECT_THROW(o4.validate(), InvalidArgument);
   auto back = StyleTrainOptions::from_json(o2.to_json());
   EXPECT_EQ(back.frozen_styles, 1);
+}
+
+TEST(StyleTrainer, LearningRateSchedules) {
+  EXPECT_DOUBLE_EQ(lr_schedule_factor("constant", 50, 100), 1.0);
+  EXPECT_DOUBLE_EQ(lr_schedule_factor("linear", 25, 100), 0.75);
+  EXPECT_NEAR(lr_schedule_factor("cosine", 0, 100), 1.0, 1e-12);
+  EXPECT_NEAR(lr_schedule_factor("cosine", 50, 100), 0.5, 1e-12);
+  EXPECT_NEAR(lr_schedule_factor("cosine", 100, 100), 0.0, 1e-12);
+  // A cosine run trains (the last steps barely move the weights).
+  TempDir dir;
+  auto o = tiny_options();
+  o.lr_schedule = "cosine";
+  o.steps = 4;
+  StyleTrainer t(o, tiny_content(), {striped_image(32, 32)}, {"stripes"},
+                 dir.path.string());
+  EXPECT_EQ(t.train({}), 4);
 }

@@ -2,6 +2,10 @@
 
 #include <torch/torch.h>
 
+#include "neuralart/error.h"
+
+#include <algorithm>
+#include <cmath>
 #include <sstream>
 #include <string>
 #include <type_traits>
@@ -59,6 +63,25 @@ void get_adam_state(const TensorFile& f, const std::string& prefix,
     s->exp_avg_sq(sq->second.to(device).clone());
     state[state_key(state, params[i])] = std::move(s);
   }
+}
+
+double lr_schedule_factor(const std::string& schedule, int64_t step,
+                          int64_t steps) {
+  const double t = steps > 0 ? std::min(1.0, double(step) / steps) : 0.0;
+  if (schedule == "linear") return 1.0 - t;
+  if (schedule == "cosine") return 0.5 * (1.0 + std::cos(M_PI * t));
+  return 1.0;
+}
+
+void check_lr_schedule(const std::string& schedule) {
+  if (schedule != "constant" && schedule != "linear" && schedule != "cosine")
+    throw InvalidArgument("schedule '" + schedule +
+                          "' must be constant, linear or cosine");
+}
+
+void set_adam_lr(torch::optim::Adam& optimizer, double lr) {
+  for (auto& group : optimizer.param_groups())
+    static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
 }
 
 }  // namespace neuralart

@@ -61,14 +61,6 @@ void get_module(const TensorFile& f, const std::string& prefix,
   for (auto& b : m.named_buffers()) fetch(b.key(), b.value());
 }
 
-double schedule_factor(const std::string& schedule, int64_t step,
-                       int64_t steps) {
-  const double t = steps > 0 ? std::min(1.0, double(step) / steps) : 0.0;
-  if (schedule == "linear") return 1.0 - t;
-  if (schedule == "cosine") return 0.5 * (1.0 + std::cos(M_PI * t));
-  return 1.0;
-}
-
 template <typename T>
 void check(const std::string& name, T value, T lo, T hi) {
   if (value < lo || value > hi) {
@@ -109,9 +101,7 @@ void GanTrainOptions::validate() const {
   check("lr-d", lr_d, 1e-7, 1.0);
   check("beta1", beta1, 0.0, 0.999);
   check("beta2", beta2, 0.0, 0.9999);
-  if (schedule != "constant" && schedule != "linear" && schedule != "cosine")
-    throw InvalidArgument("schedule '" + schedule +
-                          "' must be constant, linear or cosine");
+  check_lr_schedule(schedule);
   check<int64_t>("d-steps", d_steps, 1, 16);
   check("skip-d-below", skip_d_below, 0.0, 10.0);
   check("label-smoothing", label_smoothing, 0.0, 0.5);
@@ -316,13 +306,9 @@ torch::Tensor GanTrainer::d_logits(const std::vector<torch::Tensor>& images,
 }
 
 void GanTrainer::set_learning_rates() {
-  const double f = schedule_factor(options_.schedule, step_, options_.steps);
-  for (auto& group : opt_g_->param_groups())
-    static_cast<torch::optim::AdamOptions&>(group.options())
-        .lr(options_.lr_g * f);
-  for (auto& group : opt_d_->param_groups())
-    static_cast<torch::optim::AdamOptions&>(group.options())
-        .lr(options_.lr_d * f);
+  const double f = lr_schedule_factor(options_.schedule, step_, options_.steps);
+  set_adam_lr(*opt_g_, options_.lr_g * f);
+  set_adam_lr(*opt_d_, options_.lr_d * f);
 }
 
 void GanTrainer::update_ema() {
@@ -464,9 +450,9 @@ GanStats GanTrainer::step() {
   if (s.d_real == 0 && s.d_fake == 0) s.d_fake = scalars[1];
   s.skipped_d = skipped_d_;
   s.lr_g = options_.lr_g *
-           schedule_factor(options_.schedule, step_ - 1, options_.steps);
+           lr_schedule_factor(options_.schedule, step_ - 1, options_.steps);
   s.lr_d = options_.lr_d *
-           schedule_factor(options_.schedule, step_ - 1, options_.steps);
+           lr_schedule_factor(options_.schedule, step_ - 1, options_.steps);
   return s;
 }
 

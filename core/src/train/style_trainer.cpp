@@ -81,6 +81,7 @@ void StyleTrainOptions::validate() const {
   check<int64_t>("batch", batch, 1, 256);
   check<int64_t>("steps", steps, 1, 100000000);
   check<double>("lr", lr, 1e-7, 1.0);
+  check_lr_schedule(lr_schedule);
   check<double>("content-weight", content_weight, 0.0, 1e9);
   check<double>("style-weight", style_weight, 0.0, 1e9);
   check<double>("tv-weight", tv_weight, 0.0, 1e9);
@@ -113,6 +114,7 @@ nlohmann::json StyleTrainOptions::to_json() const {
           {"batch", batch},
           {"steps", steps},
           {"lr", lr},
+          {"lr_schedule", lr_schedule},
           {"content_weight", content_weight},
           {"style_weight", style_weight},
           {"tv_weight", tv_weight},
@@ -141,6 +143,7 @@ StyleTrainOptions StyleTrainOptions::from_json(const nlohmann::json& j) {
     o.batch = json_int(j.at("batch"), "batch");
     o.steps = json_int(j.at("steps"), "steps");
     o.lr = j.at("lr");
+    o.lr_schedule = j.value("lr_schedule", std::string("constant"));
     o.content_weight = j.at("content_weight");
     o.style_weight = j.at("style_weight");
     o.tv_weight = j.at("tv_weight");
@@ -386,6 +389,8 @@ StyleTrainStats StyleTrainer::step() {
         if (p.grad().defined()) p.grad().narrow(0, 0, frozen).zero_();
   }
   if (parallel_) parallel_->average_gradients(*net_);
+  set_adam_lr(*opt_, options_.lr * lr_schedule_factor(options_.lr_schedule,
+                                                      step_, options_.steps));
   opt_->step();
   ++step_;
 

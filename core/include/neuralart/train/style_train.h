@@ -73,6 +73,7 @@ struct StyleTrainOptions {
   int64_t batch = 4;
   int64_t steps = 2000;
   double lr = 1e-3;
+  std::string lr_schedule = "constant";  // constant | linear | cosine
   double content_weight = 1.0;
   double style_weight = 10.0;
   double tv_weight = 1.0;
