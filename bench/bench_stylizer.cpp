@@ -5,7 +5,7 @@
 //   neuralart-bench-stylizer [--model BUNDLE | --width W --blocks B
 //       [--conv standard|separable] [--stem full|shuffle]]
 //       [--sizes 256x256,640x360,1280x720] [--frames N] [--warmup W]
-//       [--device cpu|cuda] [--precision fp32|bf16|fp16] [--threads T]
+//       [--device cpu|cuda] [--precision fp32|bf16|fp16|auto] [--threads T]
 //       [--scale S] [--input RAW --input-size WxH] [--psnr 1]
 //
 // Without --model a StyleNet with random weights (seed 1) is timed
@@ -41,7 +41,7 @@ constexpr const char* kUsage =
     "usage: neuralart-bench-stylizer [--model BUNDLE | --width W --blocks B\n"
     "  [--conv standard|separable] [--stem full|shuffle]]\n"
     "  [--sizes 256x256,640x360,1280x720] [--frames N] [--warmup W]\n"
-    "  [--device cpu|cuda] [--precision fp32|bf16|fp16] [--threads T]\n"
+    "  [--device cpu|cuda] [--precision fp32|bf16|fp16|auto] [--threads T]\n"
     "  [--scale S] [--input RAW --input-size WxH] [--psnr 0|1]\n"
     "  [--profile PREFIX]  (writes PREFIX-WxH.trace for chrome://tracing)\n";
 
@@ -242,6 +242,8 @@ int main(int argc, char** argv) {
           {"impl", "neuralart-cpp"},
           {"device", device},
           {"precision", precision},
+          // What auto chose (on the first warm-up frame), or the same.
+          {"precision_run", neuralart::to_string(stylizer.info().precision)},
           {"threads", threads},
           {"width", arch.width},
           {"blocks", arch.res_blocks},

@@ -47,7 +47,7 @@ GST_DEBUG_CATEGORY_STATIC(gst_style_transfer_debug);
 #define DEFAULT_STRENGTH 1.0
 #define DEFAULT_DEVICE "cpu"
 #define DEFAULT_THREADS 0
-#define DEFAULT_PRECISION GST_STYLE_TRANSFER_PRECISION_FP32
+#define DEFAULT_PRECISION GST_STYLE_TRANSFER_PRECISION_AUTO
 #define DEFAULT_INFERENCE_SCALE 1.0
 #define DEFAULT_TEMPORAL_SMOOTHING 0.0
 #define DEFAULT_TORCHSCRIPT_RANGE GST_STYLE_TRANSFER_RANGE_BYTE
@@ -70,6 +70,7 @@ typedef enum {
   GST_STYLE_TRANSFER_PRECISION_FP32,
   GST_STYLE_TRANSFER_PRECISION_BF16,
   GST_STYLE_TRANSFER_PRECISION_FP16,
+  GST_STYLE_TRANSFER_PRECISION_AUTO,
 } GstStyleTransferPrecision;
 
 typedef enum {
@@ -86,6 +87,10 @@ static GType gst_style_transfer_precision_get_type(void) {
       {GST_STYLE_TRANSFER_PRECISION_BF16,
        "bfloat16 (checked at start: refused where unsupported)", "bf16"},
       {GST_STYLE_TRANSFER_PRECISION_FP16, "16-bit float (CUDA only)", "fp16"},
+      {GST_STYLE_TRANSFER_PRECISION_AUTO,
+       "the faster of fp32 and bf16 (CPU) or fp16 (CUDA), timed on the "
+       "first frame",
+       "auto"},
       {0, nullptr, nullptr},
   };
   if (g_once_init_enter(&type)) {
@@ -146,6 +151,7 @@ struct GstStyleTransferPrivate {
   std::atomic<bool> discontinuity{false};  // a flush: forget the last frame
   std::atomic<uint64_t> frame_ns{0};       // measured time per frame (EMA)
   std::atomic<uint64_t> reported_ns{0};    // what the last latency message said
+  std::atomic<bool> auto_logged{true};     // precision auto's choice logged
   uint64_t frames = 0;                     // processed since start (streaming)
 };
 
@@ -260,8 +266,12 @@ static void gst_style_transfer_class_init(GstStyleTransferClass* klass) {
       gobject_class, PROP_PRECISION,
       g_param_spec_enum(
           "precision", "Precision",
-          "Arithmetic of the network: fp32; bf16 (faster on CPUs with "
-          "AVX512-BF16/AMX and on CUDA); fp16 (CUDA only)",
+          "Arithmetic of the network. auto (default): on the first frame (and "
+          "the first after a model swap), time four forward passes each at "
+          "that frame's size in fp32 and in bf16 (CPUs with AVX512-BF16 or "
+          "AMX) or fp16 (CUDA) and keep the faster; fp32 untimed on other "
+          "CPUs. fp32; bf16 (refused on CPUs without AVX512-BF16/AMX); fp16 "
+          "(CUDA only)",
           GST_TYPE_STYLE_TRANSFER_PRECISION, DEFAULT_PRECISION, ready));
   g_object_class_install_property(
       gobject_class, PROP_INFERENCE_SCALE,
@@ -339,6 +349,8 @@ static neuralart::Precision to_precision(GstStyleTransferPrecision p) {
       return neuralart::Precision::BF16;
     case GST_STYLE_TRANSFER_PRECISION_FP16:
       return neuralart::Precision::FP16;
+    case GST_STYLE_TRANSFER_PRECISION_AUTO:
+      return neuralart::Precision::AUTO;
     default:
       return neuralart::Precision::FP32;
   }
@@ -372,6 +384,9 @@ static void start_model_swap(GstStyleTransfer* self, const std::string& path) {
         file = neuralart::default_model_path(neuralart::ModelKind::Style);
       stylizer->load_model(file);
       self->priv->params_dirty = true;
+      /* precision auto times the new model on its first frame. */
+      if (stylizer->options().runtime.precision == neuralart::Precision::AUTO)
+        self->priv->auto_logged = false;
       GST_ELEMENT_INFO(self, RESOURCE, OPEN_READ,
                        ("Switched to style model \"%s\".", file.c_str()),
                        (nullptr));
@@ -569,9 +584,10 @@ static gboolean gst_style_transfer_start(GstBaseTransform* trans) {
   const auto info = stylizer->info();
   GST_INFO_OBJECT(self,
                   "loaded %s (%s, %" G_GINT64_FORMAT
-                  " style(s)); warm-up frame %.1f ms",
+                  " style(s)); precision %s; warm-up frame %.1f ms",
                   path.c_str(), info.torchscript ? "TorchScript" : "bundle",
-                  info.num_styles, info.warmup_ms);
+                  info.num_styles, neuralart::to_string(info.precision).c_str(),
+                  info.warmup_ms);
   std::lock_guard<std::mutex> lock(priv->lock);
   priv->stylizer = stylizer;
   try {
@@ -589,6 +605,7 @@ static gboolean gst_style_transfer_start(GstBaseTransform* trans) {
   priv->frame_ns = static_cast<uint64_t>(info.warmup_ms * 1e6);
   priv->reported_ns = priv->frame_ns.load();
   priv->frames = 0;
+  priv->auto_logged = options.runtime.precision != neuralart::Precision::AUTO;
   return TRUE;
 }
 
@@ -663,6 +680,34 @@ static void maybe_post_latency(GstStyleTransfer* self, uint64_t ns) {
     gst_element_post_message(GST_ELEMENT(self),
                              gst_message_new_latency(GST_OBJECT(self)));
   }
+}
+
+/* Once precision auto has chosen for the current model (on the frame just
+ * processed), logs the choice and returns the chosen forward pass's time
+ * in ns; 0 otherwise. */
+static uint64_t log_auto_precision(GstStyleTransfer* self,
+                                   const neuralart::Stylizer& stylizer) {
+  if (self->priv->auto_logged.load()) return 0;
+  const auto info = stylizer.info();
+  if (info.precision == neuralart::Precision::AUTO) return 0;
+  self->priv->auto_logged = true;
+  const auto& c = info.auto_choice;
+  if (c.fp32_ms <= 0.0) {
+    GST_INFO_OBJECT(self, "precision auto: %s (%s)",
+                    neuralart::to_string(info.precision).c_str(),
+                    c.note.c_str());
+    return 0;
+  }
+  GST_INFO_OBJECT(self,
+                  "precision auto: %s; forward pass at %" G_GINT64_FORMAT
+                  "x%" G_GINT64_FORMAT " in fp32 %.2f ms, in %s %.2f ms%s%s",
+                  neuralart::to_string(info.precision).c_str(), c.width,
+                  c.height, c.fp32_ms,
+                  neuralart::to_string(c.candidate).c_str(), c.candidate_ms,
+                  c.note.empty() ? "" : "; ", c.note.c_str());
+  const double ms =
+      info.precision == neuralart::Precision::FP32 ? c.fp32_ms : c.candidate_ms;
+  return static_cast<uint64_t>(ms * 1e6);
 }
 
 static GstFlowReturn gst_style_transfer_transform_frame_ip(
@@ -746,7 +791,7 @@ static GstFlowReturn gst_style_transfer_transform_frame_ip(
     }
     /* Checks fail before the frame is written: it is still the input. */
     if (!done) stylizer->process(view, view, params);
-    const auto ns = static_cast<uint64_t>(
+    auto ns = static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(
             std::chrono::steady_clock::now() - t0)
             .count());
@@ -755,8 +800,10 @@ static GstFlowReturn gst_style_transfer_transform_frame_ip(
     } else if (smoother) {
       smoother->reset();
     }
+    const uint64_t timed_ns = log_auto_precision(self, *stylizer);
     /* The first frame replaces the warm-up estimate (another size). */
     const uint64_t previous = priv->frame_ns.load();
+    if (timed_ns > 0) ns = timed_ns;  // not the timing passes' sum
     const uint64_t ema = priv->frames++ == 0 ? ns : (previous * 7 + ns) / 8;
     priv->frame_ns = ema;
     maybe_post_latency(self, ema);

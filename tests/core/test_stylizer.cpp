@@ -11,6 +11,7 @@
 #include <iostream>
 #include <random>
 #include <thread>
+#include <tuple>
 
 #include "neuralart/error.h"
 #include "neuralart/models/load.h"
@@ -202,7 +203,9 @@ TEST(Stylizer, CompactVariantsMatchTheNetwork) {
       EXPECT_LE(max_colour_diff(out.view, expected.view), 1) << w << "x" << h;
       EXPECT_GT(max_colour_diff(out.view, in.view), 10);
       const int alpha = pixel_layout(format).alpha;
-      if (alpha >= 0) EXPECT_EQ(out.bytes[alpha], in.bytes[alpha]);
+      if (alpha >= 0) {
+        EXPECT_EQ(out.bytes[alpha], in.bytes[alpha]);
+      }
       Image inplace = in;
       s.process(inplace.view, inplace.view, StyleParams{});
       EXPECT_EQ(inplace.bytes, out.bytes);
@@ -372,6 +375,159 @@ TEST(Stylizer, Fp16OnCpu_n) {
   o.runtime.device = "tpu";
   EXPECT_THROW(Stylizer(save_style_bundle(dir, "one.bundle", 1), o),
                InvalidArgument);
+}
+
+// Precision auto: what it times against, per device and CPU.
+TEST(Stylizer, AutoPrecisionCandidate) {
+  EXPECT_EQ(precision_from_string("auto"), Precision::AUTO);
+  EXPECT_EQ(to_string(Precision::AUTO), "auto");
+  EXPECT_EQ(scalar_type(Precision::AUTO), torch::kFloat32);
+  const torch::Device cpu(torch::kCPU), cuda(torch::kCUDA, 0);
+  // A CPU without native bf16: fp32, nothing to time.
+  EXPECT_EQ(auto_precision_candidate(cpu, false), Precision::FP32);
+  EXPECT_EQ(auto_precision_candidate(cpu, true), Precision::BF16);
+  EXPECT_EQ(auto_precision_candidate(cuda, false), Precision::FP16);
+  EXPECT_EQ(auto_precision_candidate(cpu),
+            cpu_has_native_bf16() ? Precision::BF16 : Precision::FP32);
+}
+
+// Max colour difference of `frames` restyled by `a` and by `b`.
+static int restyled_diff(Stylizer& a, Stylizer& b, const StyleParams& p) {
+  int worst = 0;
+  uint32_t seed = 3;
+  for (auto [w, h, f] :
+       {std::tuple<int, int, PixelFormat>{48, 40, PixelFormat::RGB},
+        {31, 19, PixelFormat::BGRA},
+        {64, 48, PixelFormat::RGBx}}) {
+    Image in(w, h, f, 3, seed++);
+    Image x = in, y = in;
+    a.process(in.view, x.view, p);
+    b.process(in.view, y.view, p);
+    worst = std::max(worst, max_colour_diff(x.view, y.view));
+  }
+  return worst;
+}
+
+// auto resolves to fp32 or bf16 on the first frame, says which and why,
+// and then restyles like a Stylizer made with that precision. Which one
+// wins depends on the machine (no timed assertions): two first-frame sizes
+// make both outcomes likely where bf16 is native.
+TEST(Stylizer, AutoPrecisionPicksAndReports) {
+  TempDir dir;
+  const auto path =
+      save_style_bundle(dir, "two.bundle", 2, 7, "separable", "shuffle");
+  const bool native = cpu_has_native_bf16();
+  for (auto [w, h] : {std::pair{48, 40}, {320, 240}}) {
+    SCOPED_TRACE(std::to_string(w) + "x" + std::to_string(h));
+    auto o = small_warmup();
+    o.runtime.precision = Precision::AUTO;
+    Stylizer s(path, o);
+    // Before the first frame: pending where there is something to time.
+    EXPECT_EQ(s.info().precision, native ? Precision::AUTO : Precision::FP32);
+    EXPECT_GT(s.info().warmup_ms, 0.0);
+
+    Image in(w, h, PixelFormat::RGB);
+    Image out = in;
+    StyleParams p;
+    p.style = 1;
+    s.process(in.view, out.view, p);
+    const auto info = s.info();
+    const auto& c = info.auto_choice;
+    ASSERT_TRUE(info.precision == Precision::FP32 ||
+                info.precision == Precision::BF16)
+        << to_string(info.precision);
+    std::cout << "auto chose " << to_string(info.precision) << ": fp32 "
+              << c.fp32_ms << " ms, " << to_string(c.candidate) << " "
+              << c.candidate_ms << " ms at " << c.width << "x" << c.height
+              << (c.note.empty() ? "" : "; " + c.note) << "\n";
+    if (!native) {
+      EXPECT_EQ(info.precision, Precision::FP32);
+      EXPECT_EQ(c.candidate, Precision::FP32);
+      EXPECT_EQ(c.fp32_ms, 0.0);  // not timed
+      EXPECT_EQ(c.candidate_ms, 0.0);
+      EXPECT_NE(c.note.find("bf16"), std::string::npos) << c.note;
+    } else {
+      EXPECT_EQ(c.candidate, Precision::BF16);
+      EXPECT_GT(c.fp32_ms, 0.0);
+      EXPECT_GT(c.candidate_ms, 0.0);
+      EXPECT_TRUE(c.note.empty()) << c.note;
+      // Timed at the frame's network size, and the faster was kept.
+      EXPECT_EQ(c.width, w);
+      EXPECT_EQ(c.height, h);
+      EXPECT_EQ(info.precision == Precision::BF16, c.candidate_ms < c.fp32_ms);
+    }
+
+    // The same frames as the chosen explicit precision (the first one,
+    // made while timing, included).
+    auto e = small_warmup();
+    e.runtime.precision = info.precision;
+    Stylizer explicit_precision(path, e);
+    Image again = in;
+    explicit_precision.process(in.view, again.view, p);
+    EXPECT_LE(max_colour_diff(out.view, again.view), 1);
+    EXPECT_LE(restyled_diff(s, explicit_precision, p), 1);
+    StyleParams scaled = p;
+    scaled.inference_scale = 0.5;
+    scaled.strength = 0.7;
+    EXPECT_LE(restyled_diff(s, explicit_precision, scaled), 1);
+    EXPECT_EQ(s.info().precision, info.precision);  // chosen once
+
+    // A swapped-in model is timed again, on its own first frame.
+    s.load_model(path);
+    EXPECT_EQ(s.info().precision, native ? Precision::AUTO : Precision::FP32);
+    s.process(in.view, out.view, p);
+    EXPECT_NE(s.info().precision, Precision::AUTO);
+  }
+}
+
+// A candidate that fails (a TorchScript model without bf16 support) leaves
+// auto in fp32, saying why; the model still restyles.
+TEST(Stylizer, AutoPrecisionKeepsFp32WhenTheCandidateFails) {
+  TempDir dir;
+  const auto path = dir.file("fp32_only.pt");
+  save_script(path,
+              "    if x.element_size() == 2:  # bf16 or fp16\n"
+              "        return x.view(7, 7)  # fails at run time\n"
+              "    return 255.0 - x\n");
+  auto o = small_warmup();
+  o.runtime.precision = Precision::AUTO;
+  Stylizer s(path, o);
+  Image in(20, 12, PixelFormat::RGBA);
+  Image out = in;
+  s.process(in.view, out.view, StyleParams{});
+  EXPECT_EQ(s.info().precision, Precision::FP32);
+  EXPECT_EQ(out.bytes[0], 255 - in.bytes[0]);
+  if (cpu_has_native_bf16()) {
+    const auto& c = s.info().auto_choice;
+    EXPECT_GT(c.fp32_ms, 0.0);
+    EXPECT_EQ(c.candidate_ms, 0.0);
+    EXPECT_NE(c.note.find("bf16 fails"), std::string::npos) << c.note;
+    // The error, not the interpreter's traceback.
+    EXPECT_NE(c.note.find("shape '[7, 7]' is invalid"), std::string::npos)
+        << c.note;
+  }
+}
+
+// An fp32 failure on the first frame is the frame's error; the next frame
+// (another size) times again.
+TEST(Stylizer, AutoPrecisionFailingFrameThrows_n) {
+  TempDir dir;
+  const auto path = dir.file("fails_at_40.pt");
+  save_script(path,
+              "    if x.size(2) == 40:\n"
+              "        return x.view(7, 7)  # fails at run time\n"
+              "    return x.clone()\n");
+  auto o = small_warmup();
+  o.runtime.precision = Precision::AUTO;
+  Stylizer s(path, o);
+  Image bad(16, 40, PixelFormat::RGB);
+  // TorchScript's errors are std::runtime_error, LibTorch's c10::Error.
+  EXPECT_THROW(s.process(bad.view, bad.view, StyleParams{}), std::exception);
+  Image good(16, 20, PixelFormat::RGB);
+  Image out = good;
+  s.process(good.view, out.view, StyleParams{});
+  EXPECT_EQ(out.bytes, good.bytes);
+  EXPECT_NE(s.info().precision, Precision::AUTO);
 }
 
 TEST(Stylizer, BadModelFiles_n) {

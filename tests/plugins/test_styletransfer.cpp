@@ -217,6 +217,8 @@ TEST(StyleTransfer, PaddedStridesFromVideoMeta) {
 TEST(StyleTransfer, BundleGivesTheStylizersPixels) {
   GstElement* e = make_element(models().two_styles);
   g_object_set(e, "style", "fire", "threads", 1, nullptr);
+  // The Stylizer below runs fp32; auto could pick bf16 here.
+  gst_util_set_object_arg(G_OBJECT(e), "precision", "fp32");
   Harness t(e);
   t.set_caps("BGRA", 37, 21);
   GstBuffer* in = random_buffer(t.info, 9);
@@ -241,6 +243,88 @@ TEST(StyleTransfer, BundleGivesTheStylizersPixels) {
   }
   EXPECT_LE(worst, 1);
   EXPECT_GT(changed, static_cast<int>(got.size() / 4));
+}
+
+// The fastest path by default: precision is auto unless set.
+TEST(StyleTransfer, PrecisionDefaultsToAuto) {
+  GstElement* e = make_element("");
+  GParamSpec* spec =
+      g_object_class_find_property(G_OBJECT_GET_CLASS(e), "precision");
+  ASSERT_NE(spec, nullptr);
+  ASSERT_TRUE(G_IS_PARAM_SPEC_ENUM(spec));
+  const GEnumValue* def =
+      g_enum_get_value(G_PARAM_SPEC_ENUM(spec)->enum_class,
+                       G_PARAM_SPEC_ENUM(spec)->default_value);
+  ASSERT_NE(def, nullptr);
+  EXPECT_STREQ(def->value_nick, "auto");
+  gint value = -1;
+  g_object_get(e, "precision", &value, nullptr);
+  EXPECT_EQ(value, G_PARAM_SPEC_ENUM(spec)->default_value);
+  // The blurb says what auto does (gst-inspect-1.0 is the manual).
+  const std::string blurb = g_param_spec_get_blurb(spec);
+  EXPECT_NE(blurb.find("auto"), std::string::npos) << blurb;
+  EXPECT_NE(blurb.find("faster"), std::string::npos) << blurb;
+  // The other values keep their nicks.
+  for (const char* nick : {"fp32", "bf16", "fp16", "auto"})
+    EXPECT_NE(
+        g_enum_get_value_by_nick(G_PARAM_SPEC_ENUM(spec)->enum_class, nick),
+        nullptr)
+        << nick;
+  gst_object_unref(e);
+}
+
+// precision=auto (as gst-launch-1.0 sets it) restyles frames like the
+// Stylizer in fp32 or in bf16, whichever auto picked, on the first frame
+// and after a model swap; the frames after the first are unchanged by the
+// timing (same input, same output).
+TEST(StyleTransfer, AutoPrecisionRuns) {
+  GstElement* e = make_element(models().two_styles);
+  gst_util_set_object_arg(G_OBJECT(e), "precision", "auto");
+  g_object_set(e, "threads", 1, nullptr);
+  Harness t(e);
+  t.set_caps("RGBx", 40, 24);
+  auto run = [&]() {
+    GstBuffer* out = gst_harness_push_and_pull(t.h, random_buffer(t.info, 6));
+    EXPECT_NE(out, nullptr);
+    auto b = out ? bytes_of(out) : std::vector<uint8_t>{};
+    if (out) gst_buffer_unref(out);
+    return b;
+  };
+  const auto first = run();
+  const auto second = run();
+  EXPECT_EQ(first, second);
+  // Against the Stylizer in fp32 (bf16 rounds: PSNR, not bytes).
+  GstBuffer* in = random_buffer(t.info, 6);
+  auto expected = bytes_of(in);
+  gst_buffer_unref(in);
+  neuralart::StylizerOptions o;
+  o.runtime.threads = 1;
+  neuralart::Stylizer s(models().two_styles, o);
+  auto v = view_of(expected, t.info);
+  s.process(v, v, neuralart::StyleParams{});
+  ASSERT_EQ(expected.size(), first.size());
+  double mse = 0;
+  for (size_t i = 0; i < first.size(); ++i) {
+    const double d = double(first[i]) - double(expected[i]);
+    mse += d * d;
+  }
+  mse /= static_cast<double>(first.size());
+  EXPECT_LT(mse, 255.0 * 255.0 / 1000.0) << "more than 30 dB from fp32";
+  // A swapped-in model is timed on its first frame too.
+  g_object_set(t.h->element, "model", models().invert.c_str(), nullptr);
+  GstMessage* msg =
+      t.pop(static_cast<GstMessageType>(GST_MESSAGE_INFO | GST_MESSAGE_WARNING),
+            60 * GST_SECOND);
+  ASSERT_NE(msg, nullptr);
+  EXPECT_EQ(GST_MESSAGE_TYPE(msg), GST_MESSAGE_INFO);
+  gst_message_unref(msg);
+  GstBuffer* in2 = random_buffer(t.info, 8);
+  const auto before = bytes_of(in2);
+  GstBuffer* out = gst_harness_push_and_pull(t.h, in2);
+  ASSERT_NE(out, nullptr);
+  check_frame(before, bytes_of(out), t.info, Expect::Inverted);
+  gst_buffer_unref(out);
+  EXPECT_EQ(t.pop(GST_MESSAGE_ERROR, 0), nullptr);
 }
 
 TEST(StyleTransfer, StrengthZeroIsBitExactPassthrough) {

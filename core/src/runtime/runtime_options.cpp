@@ -34,8 +34,9 @@ Precision precision_from_string(const std::string& name) {
   if (name == "fp32") return Precision::FP32;
   if (name == "bf16") return Precision::BF16;
   if (name == "fp16") return Precision::FP16;
+  if (name == "auto") return Precision::AUTO;
   throw InvalidArgument("unknown precision '" + name +
-                        "' (expected fp32, bf16 or fp16)");
+                        "' (expected auto, fp32, bf16 or fp16)");
 }
 
 std::string to_string(Precision precision) {
@@ -46,6 +47,8 @@ std::string to_string(Precision precision) {
       return "bf16";
     case Precision::FP16:
       return "fp16";
+    case Precision::AUTO:
+      return "auto";
   }
   return "?";
 }
@@ -59,6 +62,12 @@ torch::ScalarType scalar_type(Precision precision) {
     default:
       return torch::kFloat32;
   }
+}
+
+Precision auto_precision_candidate(const torch::Device& device,
+                                   bool native_bf16) {
+  if (device.is_cuda()) return Precision::FP16;
+  return native_bf16 ? Precision::BF16 : Precision::FP32;
 }
 
 torch::Device parse_device(const std::string& name) {

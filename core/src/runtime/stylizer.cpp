@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <tuple>
+#include <utility>
 
 #include "neuralart/bundle.h"
 #include "neuralart/error.h"
@@ -24,6 +26,14 @@ namespace {
 // models get the frame as it is.
 constexpr int64_t kMinStyleNetSide = 16;
 
+// Timed forward passes per precision under auto, alternating fp32 and the
+// candidate so that both see the same load on a shared machine; the
+// fastest pass of each counts. The first passes at a new size are slow:
+// kernels are picked and the heap grows to the larger (fp32) activations
+// (measured, compact model at 720p: page faults in fp32's first three
+// passes, +10-35 % on the second and third; none from the fourth).
+constexpr int kAutoPasses = 4;
+
 double range_max(ValueRange range) {
   return range == ValueRange::Byte ? 255.0 : 1.0;
 }
@@ -33,6 +43,16 @@ std::string first_line(const c10::Error& e) {
   std::string msg = e.what_without_backtrace();
   const auto nl = msg.find('\n');
   return nl == std::string::npos ? msg : msg.substr(0, nl);
+}
+
+// Last non-empty line of a message: the error under a TorchScript
+// interpreter's traceback.
+std::string last_line(const std::exception& e) {
+  std::string msg = e.what();
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' '))
+    msg.pop_back();
+  const auto nl = msg.rfind('\n');
+  return nl == std::string::npos ? msg : msg.substr(nl + 1);
 }
 
 std::string shape_string(const torch::Tensor& t) {
@@ -74,6 +94,8 @@ std::vector<double> parse_style_mix(const std::string& text) {
 struct Stylizer::Model {
   StyleModelInfo info;
   torch::ScalarType dtype = torch::kFloat32;
+  // Precision auto, not yet timed: runs fp32 until the first frame.
+  bool auto_pending = false;
   // Forward passes mutate nothing, but LibTorch's APIs are not const.
   mutable StyleNet net{nullptr};
   mutable torch::jit::Module script;
@@ -141,6 +163,105 @@ void place_model(Model& model, const torch::Device& device,
   }
 }
 
+// The fastest of `passes` forward passes (ms) of a random h x w input, and
+// the last output.
+std::pair<double, torch::Tensor> time_forward(const Model& model,
+                                              const torch::Device& device,
+                                              int64_t h, int64_t w,
+                                              int passes) {
+  c10::InferenceMode inference;
+  auto x = (torch::rand({1, 3, h, w}) * range_max(model.info.range))
+               .to(device, model.dtype)
+               .contiguous(at::MemoryFormat::ChannelsLast);
+  auto mix = torch::full({model.info.num_styles},
+                         1.0 / static_cast<double>(model.info.num_styles))
+                 .to(device);
+  double best = 0.0;
+  torch::Tensor y;
+  for (int pass = 0; pass < passes; ++pass) {
+    const auto t0 = std::chrono::steady_clock::now();
+    y = model.forward(x, mix);
+    if (device.is_cuda()) y = y.cpu();  // waits for the GPU
+    const double ms = std::chrono::duration<double, std::milli>(
+                          std::chrono::steady_clock::now() - t0)
+                          .count();
+    if (pass == 0 || ms < best) best = ms;
+  }
+  return {best, y};
+}
+
+// The tensors place_model() converts: parameters and buffers.
+std::vector<torch::Tensor> weights_of(const Model& model) {
+  std::vector<torch::Tensor> weights;
+  if (model.info.torchscript) {
+    for (const auto& t : model.script.parameters()) weights.push_back(t);
+    for (const auto& t : model.script.buffers()) weights.push_back(t);
+  } else {
+    for (const auto& t : model.net->parameters()) weights.push_back(t);
+    for (const auto& t : model.net->buffers()) weights.push_back(t);
+  }
+  return weights;
+}
+
+// Points the model's weights at `tensors` (weights_of() order), in dtype.
+void use_weights(Model& model, const std::vector<torch::Tensor>& tensors,
+                 torch::ScalarType dtype) {
+  torch::NoGradGuard no_grad;
+  auto weights = weights_of(model);
+  for (size_t i = 0; i < weights.size(); ++i) weights[i].set_data(tensors[i]);
+  model.dtype = dtype;
+}
+
+// Times fp32 against the candidate precision at h x w and leaves `model`
+// in the faster; in fp32 when the candidate fails. An fp32 failure on the
+// first pass throws (the frame would fail too) and leaves the model as it
+// was.
+void choose_precision(Model& model, const torch::Device& device, int64_t h,
+                      int64_t w) {
+  auto& choice = model.info.auto_choice;
+  choice.width = w;
+  choice.height = h;
+  choice.fp32_ms = time_forward(model, device, h, w, 1).first;
+  choice.candidate_ms = 0.0;
+  // Both sets of weights, swapped by pointer; the fp32 ones are copies, as
+  // the candidate's are rounded from them.
+  std::vector<torch::Tensor> fp32, candidate;
+  {
+    torch::NoGradGuard no_grad;
+    for (const auto& t : weights_of(model)) fp32.push_back(t.detach().clone());
+  }
+  Precision timing = choice.candidate;
+  try {
+    place_model(model, device, choice.candidate);
+    for (const auto& t : weights_of(model)) candidate.push_back(t.detach());
+    const auto candidate_dtype = model.dtype;
+    double ms = time_forward(model, device, h, w, 1).first;
+    for (int pass = 1; pass < kAutoPasses; ++pass) {
+      timing = Precision::FP32;
+      use_weights(model, fp32, torch::kFloat32);
+      choice.fp32_ms =
+          std::min(choice.fp32_ms, time_forward(model, device, h, w, 1).first);
+      timing = choice.candidate;
+      use_weights(model, candidate, candidate_dtype);
+      ms = std::min(ms, time_forward(model, device, h, w, 1).first);
+    }
+    choice.candidate_ms = ms;
+  } catch (const c10::Error& e) {
+    choice.note = to_string(timing) + " fails: " + first_line(e);
+  } catch (const std::exception& e) {  // TorchScript's interpreter
+    choice.note = to_string(timing) + " fails: " + last_line(e);
+  }
+  const bool candidate_wins =
+      choice.candidate_ms > 0.0 && choice.candidate_ms < choice.fp32_ms;
+  if (candidate_wins) {
+    use_weights(model, candidate, scalar_type(choice.candidate));
+  } else {
+    use_weights(model, fp32, torch::kFloat32);
+  }
+  model.info.precision = candidate_wins ? choice.candidate : Precision::FP32;
+  model.auto_pending = false;
+}
+
 }  // namespace
 
 Stylizer::Stylizer(const std::string& model_path,
@@ -169,33 +290,31 @@ Stylizer::~Stylizer() = default;
 
 void Stylizer::load_model(const std::string& model_path) {
   auto model = read_model(model_path, options_, device_);
-  place_model(*model, device_, options_.runtime.precision);
+  Precision precision = options_.runtime.precision;
+  if (precision == Precision::AUTO) {
+    // Until the first frame is timed, the model runs (and warms up) in fp32.
+    auto& choice = model->info.auto_choice;
+    choice.candidate = auto_precision_candidate(device_);
+    model->auto_pending = choice.candidate != Precision::FP32;
+    if (!model->auto_pending)
+      choice.note = "no native bf16 on this CPU (AVX512-BF16 or AMX)";
+    precision = Precision::FP32;
+  }
+  model->info.precision = model->auto_pending ? Precision::AUTO : precision;
+  place_model(*model, device_, precision);
   if (options_.warmup_size > 0) {
-    c10::InferenceMode inference;
     const int64_t side = options_.warmup_size;
-    auto x = (torch::rand({1, 3, side, side}) * range_max(model->info.range))
-                 .to(device_, model->dtype)
-                 .contiguous(at::MemoryFormat::ChannelsLast);
-    auto mix = torch::full({model->info.num_styles},
-                           1.0 / static_cast<double>(model->info.num_styles));
     torch::Tensor y;
     double ms = 0.0;
     try {
       // Two passes: the first allocates and picks kernels, the second is
       // the steady per-frame cost.
-      for (int pass = 0; pass < 2; ++pass) {
-        const auto t0 = std::chrono::steady_clock::now();
-        y = model->forward(x, mix.to(device_));
-        if (device_.is_cuda()) y = y.cpu();
-        ms = std::chrono::duration<double, std::milli>(
-                 std::chrono::steady_clock::now() - t0)
-                 .count();
-      }
+      std::tie(ms, y) = time_forward(*model, device_, side, side, 2);
     } catch (const c10::Error& e) {
       throw BundleError(model_path + ": the model fails on a " +
                         std::to_string(side) + "x" + std::to_string(side) +
-                        " frame in " + to_string(options_.runtime.precision) +
-                        " on " + device_.str() + ": " + first_line(e));
+                        " frame in " + to_string(precision) + " on " +
+                        device_.str() + ": " + first_line(e));
     }
     if (y.dim() != 4 || y.size(0) != 1 || y.size(1) != 3) {
       throw BundleError(model_path + ": output of shape " + shape_string(y) +
@@ -214,6 +333,17 @@ std::shared_ptr<const Stylizer::Model> Stylizer::current() const {
 }
 
 StyleModelInfo Stylizer::info() const { return current()->info; }
+
+std::shared_ptr<const Stylizer::Model> Stylizer::decide_precision(
+    const std::shared_ptr<const Model>& pending, int64_t h, int64_t w) {
+  // A copy that shares the network: only this thread runs it, and info()
+  // readers see the pending copy's fields until the swap.
+  auto decided = std::make_shared<Model>(*pending);
+  choose_precision(*decided, device_, h, w);
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (model_ == pending) model_ = decided;
+  return decided;
+}
 
 int64_t Stylizer::style_index(const std::string& name_or_index) const {
   const auto model = current();
@@ -279,7 +409,7 @@ void Stylizer::process(const FrameView& in, const FrameView& out,
   if (in.width != out.width || in.height != out.height ||
       in.format != out.format)
     throw InvalidArgument("input and output frames differ in size or format");
-  const auto model = current();
+  auto model = current();
   check_params(*model, params);
 
   if (params.strength == 0.0) {
@@ -293,12 +423,20 @@ void Stylizer::process(const FrameView& in, const FrameView& out,
     return;
   }
 
-  c10::InferenceMode inference;
   apply_threads(options_.runtime.threads);
+  const int64_t h = in.height, w = in.width;
+  int64_t net_h = std::llround(static_cast<double>(h) * params.inference_scale);
+  int64_t net_w = std::llround(static_cast<double>(w) * params.inference_scale);
+  const int64_t min_side = model->info.torchscript ? 1 : kMinStyleNetSide;
+  net_h = std::max(net_h, min_side);
+  net_w = std::max(net_w, min_side);
+  // Outside InferenceMode: the timing converts the weights.
+  if (model->auto_pending) model = decide_precision(model, net_h, net_w);
 
+  c10::InferenceMode inference;
   const auto range = model->info.range;
   const auto layout = pixel_layout(in.format);
-  const int64_t h = in.height, w = in.width, bpp = layout.bytes_per_pixel;
+  const int64_t bpp = layout.bytes_per_pixel;
   const auto cl = at::MemoryFormat::ChannelsLast;
 
   // The input's bytes [H, W, bpp] where the model runs: a view of the
@@ -325,11 +463,6 @@ void Stylizer::process(const FrameView& in, const FrameView& out,
   rgb = rgb.permute({2, 0, 1}).unsqueeze(0);
 
   const bool blend = params.strength < 1.0;
-  int64_t net_h = std::llround(static_cast<double>(h) * params.inference_scale);
-  int64_t net_w = std::llround(static_cast<double>(w) * params.inference_scale);
-  const int64_t min_side = model->info.torchscript ? 1 : kMinStyleNetSide;
-  net_h = std::max(net_h, min_side);
-  net_w = std::max(net_w, min_side);
   const bool resize = net_h != h || net_w != w;
 
   auto make_mix = [&] {

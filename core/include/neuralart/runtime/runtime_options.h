@@ -8,8 +8,11 @@
 
 namespace neuralart {
 
-enum class Precision { FP32, BF16, FP16 };
-// "fp32" | "bf16" | "fp16"; throws InvalidArgument otherwise.
+// AUTO: the Stylizer runs the faster of fp32 and bf16 (fp16 on CUDA) for
+// the machine and network, timed on the first frame (stylizer.h); the
+// Generator and scalar_type() take it as fp32.
+enum class Precision { FP32, BF16, FP16, AUTO };
+// "fp32" | "bf16" | "fp16" | "auto"; throws InvalidArgument otherwise.
 Precision precision_from_string(const std::string& name);
 std::string to_string(Precision precision);
 torch::ScalarType scalar_type(Precision precision);
@@ -24,6 +27,12 @@ struct RuntimeOptions {
 // /proc/cpuinfo): bf16 is only faster than fp32 there (measured: 2.3x fp32
 // per frame with AVX512-BF16, docs/benchmarks.md); elsewhere it is emulated.
 bool cpu_has_native_bf16();
+
+// What precision auto times fp32 against on `device`: fp16 on CUDA, bf16
+// on a CPU with native bf16, and fp32 (nothing to time: auto is fp32) on
+// any other CPU.
+Precision auto_precision_candidate(const torch::Device& device,
+                                   bool native_bf16 = cpu_has_native_bf16());
 
 // "cpu", "cuda", "cuda:1" -> torch::Device. Throws InvalidArgument for bad
 // names, or when CUDA is asked for and this build or machine has none.

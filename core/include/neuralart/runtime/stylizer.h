@@ -5,6 +5,15 @@
 // the same range, any H and W), picks device, threads and precision, warms
 // up, and restyles frames in place or into another frame. The model can be
 // swapped from any thread while another thread calls process().
+//
+// Precision::AUTO runs what is faster for this machine and network. On a
+// CPU with native bf16 or on CUDA, the first frame a model restyles first
+// times four forward passes each in fp32 and in the candidate (bf16 on a
+// CPU, fp16 on CUDA), alternating, at that frame's network size; the model
+// keeps the faster. On other CPUs auto is fp32, untimed. The frame's size,
+// not the warm-up's: which is faster depends on it (the compact model ties
+// at 64x64), and the frame's thread has the cores to itself (a swap's
+// loading thread shares them with frames in flight).
 #pragma once
 
 #include <torch/types.h>
@@ -27,6 +36,18 @@ struct StylizerOptions {
   int warmup_size = 64;
 };
 
+// How precision auto chose for a model.
+struct PrecisionChoice {
+  // What fp32 is timed against: bf16 on a CPU with native bf16, fp16 on
+  // CUDA; FP32 where nothing is timed (a CPU without native bf16).
+  Precision candidate = Precision::FP32;
+  double fp32_ms = 0.0;       // fastest timed forward pass in fp32
+  double candidate_ms = 0.0;  // the same in the candidate (0: failed)
+  int64_t width = 0;          // network input they were timed at
+  int64_t height = 0;
+  std::string note;  // why fp32 was kept untimed, or the candidate's error
+};
+
 // What a loaded model is.
 struct StyleModelInfo {
   std::string path;
@@ -34,7 +55,11 @@ struct StyleModelInfo {
   ValueRange range = ValueRange::Byte;
   int64_t num_styles = 1;
   std::vector<std::string> style_names;  // may be empty or shorter
-  double warmup_ms = 0.0;                // time of the last warm-up pass
+  double warmup_ms = 0.0;  // fastest warm-up pass (fp32 under auto)
+  // What the model runs in: the precision asked for, or auto's choice;
+  // AUTO until auto has timed the first frame this model restyles.
+  Precision precision = Precision::FP32;
+  PrecisionChoice auto_choice;  // set under precision auto only
 };
 
 // Per-frame settings; cheap to change between frames.
@@ -59,8 +84,10 @@ class Stylizer {
 
   // Restyles `in` into `out` (same size and format; may be the same
   // memory). Only colour bytes of `out` are written: alpha is untouched.
-  // Throws InvalidArgument for bad params/frames, c10::Error from LibTorch.
-  // Call from one thread at a time (the streaming thread).
+  // Under precision auto the first frame a model restyles also times the
+  // precisions (see above). Throws InvalidArgument for bad params/frames,
+  // c10::Error from LibTorch. Call from one thread at a time (the
+  // streaming thread).
   void process(const FrameView& in, const FrameView& out,
                const StyleParams& params);
 
@@ -82,6 +109,10 @@ class Stylizer {
 
  private:
   std::shared_ptr<const Model> current() const;
+  // Precision auto's timing at the network size h x w: the model decided,
+  // swapped in for `pending` unless another model replaced it meanwhile.
+  std::shared_ptr<const Model> decide_precision(
+      const std::shared_ptr<const Model>& pending, int64_t h, int64_t w);
 
   StylizerOptions options_;
   torch::Device device_;
