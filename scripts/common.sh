@@ -13,6 +13,9 @@ DEBIAN_PACKAGES=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-plugins-base-apps
+  # jq reads bundle metadata in the demo; opencv-doc (~95 MB) holds the
+  # demo's footage, /usr/share/doc/opencv-doc/examples/data/vtest.avi.
+  jq opencv-doc
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

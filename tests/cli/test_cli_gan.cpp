@@ -12,6 +12,7 @@
 
 #include "../core/temp_dir.h"
 #include "neuralart/bundle.h"
+#include "neuralart/media/image_io.h"
 #include "neuralart/models/load.h"
 #include "run_cli.h"
 
@@ -106,6 +107,77 @@ TEST(CliGan, SampleGridAndWalk) {
           " --out " + dir.file("sheet.png"));
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_TRUE(fs::exists(dir.file("sheet.png")));
+}
+
+namespace {
+
+// A W x H binary PPM of one colour (a format contact-sheet reads).
+void write_ppm(const std::string& path, int w, int h, unsigned char grey) {
+  std::ofstream out(path, std::ios::binary);
+  out << "P6\n" << w << " " << h << "\n255\n";
+  out << std::string(size_t(w) * h * 3, static_cast<char>(grey));
+}
+
+}  // namespace
+
+TEST(CliContactSheet, LabelsAddACaptionStripUnderEachRow) {
+  TempDir dir;
+  const auto a = dir.file("a.ppm"), b = dir.file("b.ppm");
+  write_ppm(a, 160, 120, 200);
+  write_ppm(b, 160, 120, 90);
+  const std::string images = a + " " + b + " --height 256";
+  auto r = run("contact-sheet " + images + " --out " + dir.file("plain.png"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = run("contact-sheet " + images + " --labels input,starry --out " +
+          dir.file("labelled.png"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto plain = load_image_rgb(dir.file("plain.png"));
+  const auto labelled = load_image_rgb(dir.file("labelled.png"));
+  EXPECT_EQ(labelled.size(1), plain.size(1));
+  const int64_t strip = labelled.size(0) - plain.size(0);
+  EXPECT_GE(strip, 24) << "a caption strip too thin to read at --height 256";
+  EXPECT_LE(strip, 64);
+  // The strip under the first cell holds light text on a dark ground.
+  const auto caption = labelled.narrow(0, 2 + 256, strip).narrow(1, 2, 341);
+  EXPECT_GT(caption.max().item<int>(), 200);
+  EXPECT_LT(caption.to(torch::kFloat).median().item<float>(), 60.0f);
+  // One strip per row: two rows grow by two strips.
+  r = run("contact-sheet " + images + " --cols 1 --labels input,starry --out " +
+          dir.file("column.png"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(load_image_rgb(dir.file("column.png")).size(0),
+            2 * (256 + strip) + 3 * 2);
+  // A repeated --labels is the same as a comma-separated one.
+  r = run("contact-sheet " + images + " --labels input --labels starry " +
+          "--out " + dir.file("repeated.png"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(torch::equal(load_image_rgb(dir.file("repeated.png")), labelled));
+  // A title adds a strip across the top.
+  r = run("contact-sheet " + images + " --labels input,starry --title " +
+          "'neuralart demo' --out " + dir.file("titled.png"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_GT(load_image_rgb(dir.file("titled.png")).size(0),
+            labelled.size(0) + strip);
+}
+
+TEST(CliContactSheet, LabelCountMustMatchTheImages_n) {
+  TempDir dir;
+  const auto a = dir.file("a.ppm");
+  write_ppm(a, 32, 24, 128);
+  for (const std::string labels :
+       {"--labels one,two", "--labels one --labels two", "--labels ,"}) {
+    const auto r = run("contact-sheet " + a + " " + labels + " --out " +
+                       dir.file("s.png"));
+    EXPECT_EQ(r.code, 2) << labels << "\n" << r.out;
+    EXPECT_NE(r.out.find("2 label(s) for 1 image(s)"), std::string::npos)
+        << r.out;
+    EXPECT_FALSE(fs::exists(dir.file("s.png")));
+  }
+  const auto r = run("contact-sheet " + a + " " + a + " --labels only-one " +
+                     "--out " + dir.file("s.png"));
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("1 label(s) for 2 image(s)"), std::string::npos)
+      << r.out;
 }
 
 TEST(CliGan, CtrlCSavesAndResumes) {

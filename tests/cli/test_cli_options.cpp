@@ -162,6 +162,7 @@ const std::map<std::string, Choice>& choices() {
       {"sample --seed", {"-1", "out of range"}},
       {"eval-gan --data", {"/some/folder", "mnist:"}},
       {"eval-gan --seed", {"-1", "out of range"}},
+      {"contact-sheet --labels", {"a,b", "2 label(s) for 1 image(s)"}},
   };
   return table;
 }
@@ -188,6 +189,7 @@ const std::set<std::string>& free_text() {
       "eval-gan --cache-dir",
       "contact-sheet --images",
       "contact-sheet --out",
+      "contact-sheet --title",
   };
   return names;
 }

@@ -169,6 +169,54 @@ torch::Tensor make_grid(const torch::Tensor& images_in, int cols, double lo,
   return grid.permute({1, 2, 0}).to(torch::kUInt8).contiguous();
 }
 
+torch::Tensor caption_strip(const std::string& text_in, int64_t width,
+                            int64_t height) {
+  TORCH_CHECK(width > 0 && height > 0 && width <= 65536 && height <= 4096,
+              "caption_strip: bad size ", width, "x", height);
+  // Hershey fonts draw ASCII only: one '?' per other UTF-8 character.
+  std::string text;
+  for (const unsigned char c : text_in) {
+    if (c >= 0x20 && c < 0x7f)
+      text += static_cast<char>(c);
+    else if (c < 0x80 || c >= 0xc0)
+      text += '?';  // a control character or a UTF-8 lead byte
+  }
+  cv::Mat strip(static_cast<int>(height), static_cast<int>(width), CV_8UC3,
+                cv::Scalar(32, 32, 32));
+  const int font = cv::FONT_HERSHEY_SIMPLEX;
+  int baseline = 0;
+  const cv::Size unit = cv::getTextSize("Ag", font, 1.0, 1, &baseline);
+  // Capitals take about half the strip; below 9 px they blur into each other.
+  const double legible = 9.0 / unit.height;
+  double scale = std::max(legible, 0.5 * height / unit.height);
+  const int margin = std::max<int>(2, static_cast<int>(height / 4));
+  const int room = std::max(1, static_cast<int>(width) - 2 * margin);
+  auto thickness = [](double s) {
+    return std::max(1, static_cast<int>(std::lround(s * 1.6)));
+  };
+  auto text_width = [&](const std::string& t, double s) {
+    return cv::getTextSize(t, font, s, thickness(s), &baseline).width;
+  };
+  if (!text.empty() && text_width(text, scale) > room)
+    scale = std::max(legible, scale * room / text_width(text, scale));
+  if (text_width(text, scale) > room) {
+    while (!text.empty() && text_width(text + "...", scale) > room)
+      text.pop_back();
+    text += "...";
+  }
+  const cv::Size size =
+      cv::getTextSize(text, font, scale, thickness(scale), &baseline);
+  const cv::Point origin(
+      std::max(margin, (static_cast<int>(width) - size.width) / 2),
+      (static_cast<int>(height) + size.height) / 2);
+  cv::putText(strip, text, origin, font, scale, cv::Scalar(235, 235, 235),
+              thickness(scale), cv::LINE_AA);
+  return torch::from_blob(strip.data, {strip.rows, strip.cols, 3},
+                          {static_cast<int64_t>(strip.step), 3, 1},
+                          torch::kUInt8)
+      .clone();
+}
+
 std::vector<std::string> list_images(const std::string& dir) {
   if (!fs::is_directory(dir)) throw Error(dir + ": not a folder of images");
   static const std::vector<std::string> exts = {".png",  ".jpg",  ".jpeg",

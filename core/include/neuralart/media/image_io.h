@@ -24,6 +24,14 @@ void save_image_rgb(const std::string& path, const torch::Tensor& image);
 torch::Tensor make_grid(const torch::Tensor& images, int cols, double lo,
                         double hi);
 
+// A caption strip: `text` centred in light grey on a dark strip of
+// `height` x `width` pixels (the grid border's colour), in OpenCV's Hershey
+// sans-serif font, shrunk to fit the width and, below a legible size, cut
+// short with "...". ASCII only (other characters show as '?').
+// uint8 [height, width, 3] RGB.
+torch::Tensor caption_strip(const std::string& text, int64_t width,
+                            int64_t height);
+
 // Image files (by extension) in `dir`, sorted; recursive.
 std::vector<std::string> list_images(const std::string& dir);
 
