@@ -149,6 +149,8 @@ const std::map<std::string, Choice>& choices() {
       {"style --style-names", {"a,b,c", "names for"}},
       {"style --conv", {"dense", "standard or separable"}},
       {"style --stem", {"half", "full or shuffle"}},
+      {"style --base", {"/nonexistent/b.bundle", "/nonexistent/b.bundle"}},
+      {"style --lr-schedule", {"step", "constant, linear or cosine"}},
       {"stylize --init", {"zeros", "content or noise"}},
       {"stylize --optimizer", {"sgd", "lbfgs or adam"}},
       {"stylize --style-weights", {"-1", "out of range [0, 1000]"}},
