@@ -78,7 +78,7 @@ class UpsampleConvLayer(nn.Module):
 
     def forward(self, x):
         if self.upsample:
-            x = F.interpolate(x, mode="nearest", scale_factor=self.upsample)
+            x = F.interpolate(x, mode="nearest", scale_factor=float(self.upsample))
         return self.conv2d(self.reflection_pad(x))
 
 

@@ -14,7 +14,8 @@ impl "pytorch-eager".
 Run with Debian's python3-torch (CPU) or any PyTorch (CUDA):
   /usr/bin/python3 bench/stylizer_pytorch.py --model examples/models/default-style.bundle
 Options --channels-last, --precision bf16|fp16 and --compile 1 time
-PyTorch's own fast paths.
+PyTorch's own fast paths; --save-script FILE.pt also writes the network as
+TorchScript (bench/torchscript-speed.sh times that file in styletransfer).
 """
 
 import argparse
@@ -239,6 +240,9 @@ def main():
     p.add_argument("--compile", type=int, default=0)
     p.add_argument("--input", default="")
     p.add_argument("--input-size", default="")
+    p.add_argument("--save-script", default="",
+                   help="also write the fp32 network as TorchScript here "
+                   "(torch.jit.script), the file styletransfer model= runs")
     a = p.parse_args()
     if a.threads > 0:
         torch.set_num_threads(a.threads)
@@ -249,6 +253,8 @@ def main():
         arch = {"width": a.width, "res_blocks": a.blocks, "conv": a.conv,
                 "stem": a.stem}
         net = TransformerNet(a.width, a.blocks, conv=a.conv, stem=a.stem)
+    if a.save_script:
+        torch.jit.script(net.eval()).save(a.save_script)
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16,
              "fp16": torch.float16}[a.precision]
     dev = torch.device(a.device)

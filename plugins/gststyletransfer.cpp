@@ -588,6 +588,9 @@ static gboolean gst_style_transfer_start(GstBaseTransform* trans) {
                   path.c_str(), info.torchscript ? "TorchScript" : "bundle",
                   info.num_styles, neuralart::to_string(info.precision).c_str(),
                   info.warmup_ms);
+  for (const auto& op : info.fp32_ops)
+    GST_INFO_OBJECT(self, "%s runs in fp32 (no bf16 kernel in this LibTorch)",
+                    op.c_str());
   std::lock_guard<std::mutex> lock(priv->lock);
   priv->stylizer = stylizer;
   try {

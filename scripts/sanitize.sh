@@ -26,7 +26,7 @@ cmake -S "$NEURALART_ROOT" -B "$ASAN_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}"
 if [ "$QUICK" -eq 1 ]; then
   targets=(neuralart-fuzz-tensor_file neuralart-fuzz-bundle neuralart-fuzz-idx
-    neuralart-fuzz-tfjs neuralart-fuzz-image)
+    neuralart-fuzz-tfjs neuralart-fuzz-pth neuralart-fuzz-image)
   log "building ${targets[*]}"
   cmake --build "$ASAN_BUILD" -j "$JOBS" --target "${targets[@]}"
   unset ASAN_OPTIONS

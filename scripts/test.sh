@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The README's test command: install what is missing, build, run every test.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+# Tests only: Debian's PyTorch writes the fast_neural_style checkpoints that
+# `neuralart-train import` is tested on (tests/cli/test_import.sh).
+DEBIAN_PACKAGES+=(python3-torch)
 install_dependencies
 build_project -DNEURALART_BUILD_TESTS=ON
 log "running the test suite"

@@ -43,6 +43,18 @@ std::ostream& null_stream();
 // A number as people write it: 1e-07, 0.5, 100000000 (no trailing zeros).
 std::string format_number(double value);
 
+// A floating-point option whose default --help prints as people write it
+// ("0.0002", where boost's own formatting prints 0.00020000000000000001).
+template <typename T>
+po::typed_value<T>* real_value(T* target, T value) {
+  return po::value<T>(target)->default_value(value,
+                                             format_number(double(value)));
+}
+template <typename T>
+po::typed_value<T>* real_value(T value) {
+  return real_value<T>(nullptr, value);
+}
+
 // Throws UsageError unless lo <= value <= hi, naming the option and range:
 // "--threads 2000 is out of range [0, 1024]". Help texts show the same range.
 template <typename T>
@@ -65,6 +77,7 @@ std::string resolved_precision(const po::variables_map& vm,
                                const std::string& device);
 
 int run_inspect(const std::vector<std::string>& args);
+int run_import(const std::vector<std::string>& args);
 int run_stylize(const std::vector<std::string>& args);
 int run_style(const std::vector<std::string>& args);
 int run_gan(const std::vector<std::string>& args);

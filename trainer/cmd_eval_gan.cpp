@@ -57,9 +57,9 @@ int run_eval_gan(const std::vector<std::string>& args) {
       "mnist:PATH: MNIST idx files with labels, to train the classifier")(
       "samples", po::value(&samples)->default_value(samples),
       "generated samples to classify, [100, 1000000]")(
-      "min-share", po::value(&min_share)->default_value(min_share),
+      "min-share", real_value(&min_share, min_share),
       "a class counts as covered with at least this share of the samples, "
-      "[0, 0.1]")("truncation", po::value(&truncation)->default_value(1.0),
+      "[0, 0.1]")("truncation", real_value(&truncation, 1.0),
                   "psi in (0, 1] for the sampled latents")(
       "cache-dir", po::value(&cache_dir)->default_value(cache_dir),
       "where the trained classifier is kept between runs")(

@@ -88,38 +88,33 @@ int run_gan(const std::vector<std::string>& args) {
       "generator steps, [1, 1e8]")(
       "batch", po::value(&o.batch)->default_value(o.batch),
       "images per batch, [2, 4096]; with several processes the global "
-      "batch, split evenly between them")(
-      "lr-g", po::value(&o.lr_g)->default_value(o.lr_g),
-      "generator learning rate, [1e-7, 1]")(
-      "lr-d", po::value(&o.lr_d)->default_value(o.lr_d),
+      "batch, split evenly between them")("lr-g", real_value(&o.lr_g, o.lr_g),
+                                          "generator learning rate, [1e-7, 1]")(
+      "lr-d", real_value(&o.lr_d, o.lr_d),
       "discriminator learning rate, [1e-7, 1]")(
-      "beta1", po::value(&o.beta1)->default_value(o.beta1),
-      "Adam beta1, [0, 0.999]")("beta2",
-                                po::value(&o.beta2)->default_value(o.beta2),
-                                "Adam beta2, [0, 0.9999]")(
+      "beta1", real_value(&o.beta1, o.beta1), "Adam beta1, [0, 0.999]")(
+      "beta2", real_value(&o.beta2, o.beta2), "Adam beta2, [0, 0.9999]")(
       "schedule", po::value(&o.schedule)->default_value(o.schedule),
       "learning-rate schedule: constant, linear (decay to 0) or cosine")(
       "d-steps", po::value(&o.d_steps)->default_value(o.d_steps),
       "discriminator steps per generator step, [1, 16]")(
-      "skip-d-below", po::value(&o.skip_d_below)->default_value(o.skip_d_below),
+      "skip-d-below", real_value(&o.skip_d_below, o.skip_d_below),
       "skip the D step while D's loss is below this, [0, 10] (0 = never); "
       "skips "
       "are counted in losses.csv")(
-      "label-smoothing",
-      po::value(&o.label_smoothing)->default_value(o.label_smoothing),
+      "label-smoothing", real_value(&o.label_smoothing, o.label_smoothing),
       "real label = 1 - this, [0, 0.5] (bce only)")(
       "augment", po::value(&augment)->default_value(augment),
       "DiffAugment on real and fake: none or a list of translation, "
       "cutout, color")(
-      "r1", po::value(&o.r1_gamma)->default_value(o.r1_gamma),
+      "r1", real_value(&o.r1_gamma, o.r1_gamma),
       "R1 gradient penalty weight on real images, [0, 1000] (0 = off)")(
-      "gp-lambda", po::value(&o.gp_lambda)->default_value(o.gp_lambda),
+      "gp-lambda", real_value(&o.gp_lambda, o.gp_lambda),
       "gradient penalty weight for wgan-gp, [0, 1000]")(
-      "ema", po::value(&o.ema_decay)->default_value(o.ema_decay),
+      "ema", real_value(&o.ema_decay, o.ema_decay),
       "decay of the exported moving-average generator, [0, 0.99999] "
       "(0 = off)")(
-      "collapse-warn",
-      po::value(&o.collapse_warn)->default_value(o.collapse_warn),
+      "collapse-warn", real_value(&o.collapse_warn, o.collapse_warn),
       "warn when samples are less diverse than this fraction of real "
       "data, [0, 1]")("seed", po::value(&o.seed)->default_value(o.seed),
                       "random seed, any integer >= 0")(

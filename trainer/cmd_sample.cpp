@@ -42,7 +42,7 @@ int run_sample(const std::vector<std::string>& args) {
       "frames-dir", po::value(&frames_dir),
       "with --interpolate, also write every frame of the first walk as "
       "frame_NNNN.png here")(
-      "truncation", po::value(&truncation)->default_value(truncation),
+      "truncation", real_value(&truncation, truncation),
       "psi in (0, 1]: pull latents toward the mean (less variety, "
       "cleaner images)")("seed", po::value(&seed)->default_value(seed),
                          "random seed, any integer >= 0")(

@@ -73,7 +73,7 @@ int run_style(const std::vector<std::string>& args) {
      "training steps, [1, 1e8] (default 2000 unless --epochs)")
     ("epochs", po::value<double>(),
      "passes over the content images instead of --steps, (0, 10000]")
-    ("lr", po::value<double>()->default_value(1e-3),
+    ("lr", real_value<double>(1e-3),
      "Adam learning rate, [1e-7, 1]")
     ("lr-schedule", po::value<std::string>()->default_value("constant"),
      "learning-rate schedule: constant, linear (decay to 0) or cosine")
@@ -91,13 +91,13 @@ int run_style(const std::vector<std::string>& args) {
     ("loss-jitter", po::value<int64_t>()->default_value(0),
      "crop output and input by the same random offset below N pixels "
      "before the loss network each step, [0, 16] (0: off)")
-    ("content-weight", po::value<double>()->default_value(1.0),
+    ("content-weight", real_value<double>(1.0),
      "content loss weight, [0, 1e9]")
-    ("style-weight", po::value<double>()->default_value(10.0),
+    ("style-weight", real_value<double>(10.0),
      "style loss weight, [0, 1e9]")
-    ("tv-weight", po::value<double>()->default_value(1.0),
+    ("tv-weight", real_value<double>(1.0),
      "total-variation loss weight, [0, 1e9]")
-    ("temporal-weight", po::value<double>()->default_value(0.0),
+    ("temporal-weight", real_value<double>(0.0),
      "temporal-consistency loss weight for video, [0, 1e9] (0: off; try 10)")
     ("content-layers", po::value<std::string>()->default_value("relu2_2"),
      "content layers, comma-separated (relu1_1 ... relu5_4)")

@@ -51,11 +51,11 @@ int run_stylize(const std::vector<std::string>& args) {
     ("lr", po::value<double>(),
      "step size, (0, 1000] (default: 1 for lbfgs, 5 for adam, in 0-255 "
      "pixel units)")
-    ("content-weight", po::value<double>()->default_value(1.0),
+    ("content-weight", real_value<double>(1.0),
      "content loss weight, [0, 1e9]")
-    ("style-weight", po::value<double>()->default_value(10.0),
+    ("style-weight", real_value<double>(10.0),
      "style loss weight, [0, 1e9]")
-    ("tv-weight", po::value<double>()->default_value(1.0),
+    ("tv-weight", real_value<double>(1.0),
      "total-variation loss weight, [0, 1e9]")
     ("size", po::value<int>()->default_value(256),
      "shorter side of the content image in pixels, [32, 4096]")

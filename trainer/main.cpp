@@ -26,6 +26,8 @@ const std::vector<Subcommand>& subcommands() {
       {"style", "train a feed-forward style model", neuralart::cli::run_style},
       {"inspect", "print a model bundle's metadata",
        neuralart::cli::run_inspect},
+      {"import", "convert a pytorch/examples fast_neural_style checkpoint",
+       neuralart::cli::run_import},
       {"launch", "run a training command in N local processes",
        neuralart::cli::run_launch},
   };

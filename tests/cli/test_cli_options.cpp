@@ -192,12 +192,16 @@ const std::set<std::string>& free_text() {
       "contact-sheet --images",
       "contact-sheet --out",
       "contact-sheet --title",
+      "import --src",
+      "import --out",
+      "import --style-name",
   };
   return names;
 }
 
 const std::vector<std::string> kCommands = {
-    "gan", "style", "stylize", "sample", "eval-gan", "contact-sheet", "launch"};
+    "gan",      "style",         "stylize", "sample",
+    "eval-gan", "contact-sheet", "launch",  "import"};
 
 }  // namespace
 
@@ -275,4 +279,20 @@ TEST(CliOptions, NotANumberNamesTheOptionAndItsRange_n) {
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.out.find("--threads"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("[0, 1024]"), std::string::npos) << r.out;
+}
+
+TEST(CliOptions, HelpPrintsDefaultsAsWritten_n) {
+  // Boost would print a default of 0.0002 as 0.00020000000000000001.
+  const std::regex long_default(R"(\(=-?[0-9]*\.[0-9]{7,}\))");
+  for (const auto& command : kCommands) {
+    const auto r = run(command + " --help");
+    EXPECT_EQ(r.code, 0) << command << "\n" << r.out;
+    std::smatch m;
+    EXPECT_FALSE(std::regex_search(r.out, m, long_default))
+        << command << " --help prints the default " << m.str();
+  }
+  // And the defaults that used to print that way read as written.
+  EXPECT_NE(run("gan --help").out.find("(=0.0002)"), std::string::npos);
+  EXPECT_NE(run("gan --help").out.find("(=0.35)"), std::string::npos);
+  EXPECT_NE(run("style --help").out.find("(=0.001)"), std::string::npos);
 }

@@ -12,8 +12,10 @@ namespace neuralart {
 constexpr const char* kDefaultGeneratorFile = "default-gan.bundle";
 constexpr const char* kDefaultStyleFile = "default-style.bundle";
 
-// Folders searched, in order: $NEURALART_MODEL_DIR, the installed
-// share/neuralart/models, the source tree's examples/models.
+// Folders searched, in order: $NEURALART_MODEL_DIR, share/neuralart/models
+// under the prefix the running program or plugin is installed in (e.g. /usr
+// for the Debian package), the configured prefix's share/neuralart/models,
+// the source tree's examples/models.
 std::vector<std::string> model_search_dirs();
 
 // The default model of `kind`. Throws Error listing the folders searched.

@@ -31,6 +31,9 @@ void StyleNetOptions::validate() const {
   if (stem != "full" && stem != "shuffle")
     throw InvalidArgument("style network stem '" + stem +
                           "' must be full or shuffle");
+  if (upsample != "fit" && upsample != "double")
+    throw InvalidArgument("style network upsample '" + upsample +
+                          "' must be fit or double");
 }
 
 nlohmann::json StyleNetOptions::to_json() const {
@@ -41,7 +44,8 @@ nlohmann::json StyleNetOptions::to_json() const {
           {"value_range", value_range},
           {"output", output},
           {"conv", conv},
-          {"stem", stem}};
+          {"stem", stem},
+          {"upsample", upsample}};
 }
 
 StyleNetOptions StyleNetOptions::from_json(const nlohmann::json& j) {
@@ -56,6 +60,7 @@ StyleNetOptions StyleNetOptions::from_json(const nlohmann::json& j) {
     o.output = j.value("output", std::string("linear"));
     o.conv = j.value("conv", o.conv);
     o.stem = j.value("stem", o.stem);
+    o.upsample = j.value("upsample", o.upsample);
   } catch (const nlohmann::json::exception& e) {
     throw InvalidArgument(std::string("transformer_net architecture: ") +
                           e.what());
@@ -163,6 +168,10 @@ double style_net_gflop(const StyleNetOptions& o, int64_t h, int64_t w) {
   // Sizes after the stem and the two stride-2 convolutions.
   const int64_t h1 = shuffle ? half(h) : h, w1 = shuffle ? half(w) : w;
   const int64_t h2 = half(h1), w2 = half(w1), h3 = half(h2), w3 = half(w2);
+  // "double" upsamples to 2x, 4x the smallest level (then crops).
+  const bool dbl = o.upsample == "double";
+  const int64_t uh2 = dbl ? 2 * h3 : h2, uw2 = dbl ? 2 * w3 : w2;
+  const int64_t uh1 = dbl ? 4 * h3 : h1, uw1 = dbl ? 4 * w3 : w1;
   double f = shuffle ? conv(3, 12, c, h1, w1) : conv(9, 3, c, h1, w1);
   // A 3x3 convolution inside the network, standard or separable.
   auto inner = [&](int64_t cin, int64_t cout, int64_t oh, int64_t ow) {
@@ -173,9 +182,9 @@ double style_net_gflop(const StyleNetOptions& o, int64_t h, int64_t w) {
   f += inner(c, 2 * c, h2, w2);
   f += inner(2 * c, 4 * c, h3, w3);
   f += 2.0 * static_cast<double>(o.res_blocks) * inner(4 * c, 4 * c, h3, w3);
-  f += inner(4 * c, 2 * c, h2, w2);
-  f += inner(2 * c, c, h1, w1);
-  f += shuffle ? conv(3, c, 12, h1, w1) : conv(9, c, 3, h1, w1);
+  f += inner(4 * c, 2 * c, uh2, uw2);
+  f += inner(2 * c, c, uh1, uw1);
+  f += shuffle ? conv(3, c, 12, uh1, uw1) : conv(9, c, 3, uh1, uw1);
   return f / 1e9;
 }
 
@@ -236,12 +245,18 @@ torch::Tensor StyleNetImpl::forward_folded(const torch::Tensor& x,
         res_convs[i + 1]->as<ConvLayer>()->forward(r), mix);
     y = in_place ? r.add_(y) : y + r;
   }
-  // Upsample to the encoder's sizes so any H and W come back unchanged.
-  y = torch::upsample_nearest2d(y, {y2.size(2), y2.size(3)});
-  y = relu(in4->forward(up1->forward(y), mix));
-  y = torch::upsample_nearest2d(y, {y1.size(2), y1.size(3)});
-  y = relu(in5->forward(up2->forward(y), mix));
+  // "fit": upsample to the encoder's sizes so any H and W come back
+  // unchanged; "double": x2 as TransformerNet, cropped to x at the end.
+  const bool fit = options_.upsample == "fit";
+  auto upsample = [&](const torch::Tensor& t, const torch::Tensor& like) {
+    return fit ? torch::upsample_nearest2d(t, {like.size(2), like.size(3)})
+               : torch::upsample_nearest2d(t, {2 * t.size(2), 2 * t.size(3)});
+  };
+  y = relu(in4->forward(up1->forward(upsample(y, y2)), mix));
+  y = relu(in5->forward(up2->forward(upsample(y, y1)), mix));
   y = conv_out->forward(y);
+  if (y.size(2) != x.size(2) || y.size(3) != x.size(3))
+    y = y.narrow(2, 0, x.size(2)).narrow(3, 0, x.size(3));
   if (options_.output == "linear") return y;
   const double top = options_.value_range == "byte" ? 255.0 : 1.0;
   return in_place ? y.sigmoid_().mul_(top) : torch::sigmoid(y) * top;

@@ -17,6 +17,7 @@
 #include "neuralart/bundle.h"
 #include "neuralart/error.h"
 #include "neuralart/models/load.h"
+#include "neuralart/runtime/script_precision.h"
 
 namespace neuralart {
 namespace {
@@ -140,9 +141,21 @@ std::shared_ptr<Model> read_model(const std::string& path,
     model->info.torchscript = true;
     model->info.range = options.torchscript_range;
     model->info.num_styles = 1;
+    // Ops without a bf16 kernel run in fp32 islands, so the rest of the
+    // module can run in bf16 (no change to what fp32 computes).
+    try {
+      model->info.fp32_ops = prepare_script_for_bf16(model->script);
+    } catch (const c10::Error& e) {
+      throw BundleError(path +
+                        ": TorchScript module without a usable "
+                        "forward method (" +
+                        first_line(e) + ")");
+    }
   }
   return model;
 }
+
+std::vector<torch::Tensor> weights_of(const Model& model);
 
 // Moves the model to the device and precision asked for.
 void place_model(Model& model, const torch::Device& device,
@@ -154,13 +167,14 @@ void place_model(Model& model, const torch::Device& device,
   } else {
     model.net->to(device, model.dtype);
     model.net->eval();
-    // Channels-last weights: the convolutions then run on NHWC activations
-    // without reordering (oneDNN on CPU, cuDNN on GPU).
-    torch::NoGradGuard no_grad;
-    for (auto& p : model.net->parameters())
-      if (p.dim() == 4)
-        p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
   }
+  // Channels-last weights: the convolutions then run on NHWC activations
+  // without reordering (oneDNN on CPU, cuDNN on GPU); a convolution with
+  // channels-last weights gives channels-last output, so a TorchScript
+  // module fed a plain input goes NHWC after its first one.
+  torch::NoGradGuard no_grad;
+  for (auto& p : weights_of(model))
+    if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
 }
 
 // The fastest of `passes` forward passes (ms) of a random h x w input, and

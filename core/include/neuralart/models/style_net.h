@@ -39,6 +39,13 @@ struct StyleNetOptions {
   // full resolution and the residual blocks run at 1/8. Bundles without
   // these fields are "standard" and "full" (written before them).
   std::string stem = "full";
+  // How the decoder upsamples: "fit" (nearest, to the encoder's sizes, so
+  // any H and W come back unchanged) or "double" (nearest x2, as
+  // pytorch/examples' UpsampleConvLayer, then the output is cropped to the
+  // input: the same numbers as TransformerNet for any size; they differ
+  // from "fit" only where H or W is not a multiple of 4). Bundles without
+  // the field are "fit"; imported TransformerNet checkpoints are "double".
+  std::string upsample = "fit";
 
   nlohmann::json to_json() const;  // {"name": "transformer_net", ...}
   static StyleNetOptions from_json(const nlohmann::json& j);

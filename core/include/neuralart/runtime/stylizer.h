@@ -60,6 +60,9 @@ struct StyleModelInfo {
   // AUTO until auto has timed the first frame this model restyles.
   Precision precision = Precision::FP32;
   PrecisionChoice auto_choice;  // set under precision auto only
+  // TorchScript ops that run in fp32 whatever the precision, for want of a
+  // bf16 kernel (script_precision.h), e.g. "aten::reflection_pad2d".
+  std::vector<std::string> fp32_ops;
 };
 
 // Per-frame settings; cheap to change between frames.
