@@ -139,6 +139,13 @@ first_file=$((n_styles - ${#style_files[@]}))
 [ "$first_file" -ge 0 ] || first_file=0
 for i in "${!style_names[@]}"; do
   painting="" k=$((i - first_file))
+  # The demo never reads the project's shared data (../shared): a painting
+  # from there is named, not shown.
+  if [ "$k" -ge 0 ] && [[ "${style_files[$k]}" == *shared/data/* ]]; then
+    painting_row+=("$OUT/frames/blank.png")
+    painting_labels+=("${style_names[$i]}: shared data, not shown")
+    continue
+  fi
   if [ "$k" -ge 0 ]; then
     for candidate in "${style_files[$k]}" "$NEURALART_ROOT/${style_files[$k]}" \
       "$(dirname "$STYLE_MODEL")/${style_files[$k]}"; do

@@ -12,6 +12,8 @@
 #include <random>
 #include <thread>
 #include <tuple>
+#include <utility>
+#include <vector>
 
 #include "neuralart/error.h"
 #include "neuralart/models/load.h"
@@ -213,31 +215,39 @@ TEST(Stylizer, CompactVariantsMatchTheNetwork) {
   }
 }
 
-// Every shipped style model loads, restyles a frame and its styles differ;
-// the real-time one is the compact architecture its README promises.
+// Every shipped style model loads, restyles a frame and its styles differ
+// from the frame and from each other; the painting models hold the paintings
+// examples/models/README.md names, and the real-time one is the compact
+// architecture it promises.
 TEST(Stylizer, ShippedStyleModelsRestyle) {
   const std::filesystem::path dir =
       std::filesystem::path(NEURALART_SOURCE_DIR) / "examples" / "models";
-  int seen = 0;
-  for (const auto& name :
-       {"default-style", "offline-style", "realtime-style"}) {
-    const auto path = (dir / (std::string(name) + ".bundle")).string();
+  const std::vector<std::string> paintings = {"starry-night", "great-wave",
+                                              "udnie"};
+  const std::vector<std::pair<std::string, std::vector<std::string>>> models = {
+      {"default-style", paintings},
+      {"realtime-style", paintings},
+      {"offline-style", {"gold", "truchet"}}};
+  for (const auto& [name, styles] : models) {
+    const auto path = (dir / (name + ".bundle")).string();
     ASSERT_TRUE(std::filesystem::exists(path)) << path;
     SCOPED_TRACE(path);
     Stylizer s(path, small_warmup());
-    EXPECT_EQ(s.info().num_styles, 2);
+    EXPECT_EQ(s.info().num_styles, static_cast<int64_t>(styles.size()));
     Image in(64, 48, PixelFormat::RGBx);
-    Image gold = in, truchet = in;
-    StyleParams p;
-    p.style = s.style_index("gold");
-    s.process(in.view, gold.view, p);
-    p.style = s.style_index("truchet");
-    s.process(in.view, truchet.view, p);
-    EXPECT_GT(max_colour_diff(gold.view, in.view), 20);
-    EXPECT_GT(max_colour_diff(gold.view, truchet.view), 20);
-    ++seen;
+    std::vector<Image> out;
+    for (const auto& style : styles) {
+      StyleParams p;
+      p.style = s.style_index(style);
+      out.push_back(in);
+      s.process(in.view, out.back().view, p);
+      EXPECT_GT(max_colour_diff(out.back().view, in.view), 20) << style;
+    }
+    for (size_t a = 0; a < out.size(); ++a)
+      for (size_t b = a + 1; b < out.size(); ++b)
+        EXPECT_GT(max_colour_diff(out[a].view, out[b].view), 20)
+            << styles[a] << " vs " << styles[b];
   }
-  EXPECT_EQ(seen, 3);
   const auto rt = load_style_net((dir / "realtime-style.bundle").string());
   EXPECT_EQ(rt->options().conv, "separable");
   EXPECT_EQ(rt->options().stem, "shuffle");
