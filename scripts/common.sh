@@ -36,8 +36,12 @@ install_dependencies() {
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
+# Configures and builds; NEURALART_BUILD_TARGETS="a b" builds only those
+# targets (the demo needs two of them), otherwise everything.
 build_project() {
-  log "configuring and building in $BUILD_DIR ($JOBS jobs)"
+  local targets=()
+  [ -n "${NEURALART_BUILD_TARGETS:-}" ] && read -r -a targets <<<"$NEURALART_BUILD_TARGETS"
+  log "configuring and building ${targets[*]:-everything} in $BUILD_DIR ($JOBS jobs)"
   cmake -S "$NEURALART_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
-  cmake --build "$BUILD_DIR" -j "$JOBS"
+  cmake --build "$BUILD_DIR" -j "$JOBS" ${targets[@]:+--target "${targets[@]}"}
 }

@@ -36,7 +36,9 @@ while [ $# -gt 0 ]; do
 done
 if [ "$build" -eq 1 ]; then
   install_dependencies
-  build_project -DNEURALART_BUILD_TESTS=OFF
+  # Only what the demo runs: the trainer and the plugin (not bench/ or
+  # examples/, each of which precompiles LibTorch's headers again).
+  NEURALART_BUILD_TARGETS="neuralart-train gstneuralart" build_project -DNEURALART_BUILD_TESTS=OFF
 fi
 command -v jq >/dev/null || { echo "demo.sh: jq is missing: apt-get install jq (or run without --no-build)" >&2; exit 1; }
 mkdir -p "$OUT/frames"
