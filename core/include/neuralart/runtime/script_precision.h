@@ -18,7 +18,8 @@
 
 namespace neuralart {
 
-// The ops that get fp32 islands (aten::reflection_pad2d, ...).
+// The ops LibTorch 1.13 has no bf16 CPU kernel for (aten::reflection_pad2d,
+// ...): reflection pads are rewritten, the others get fp32 islands.
 const std::vector<std::string>& ops_without_bf16_kernel();
 
 // Rewrites `module`'s forward graph in place; returns the kinds of the ops
