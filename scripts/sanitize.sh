@@ -8,9 +8,10 @@
 #                                     on gst-launch pipelines (~25 min build,
 #                                     ~15 min tests on 2 cores)
 #   bash scripts/sanitize.sh --quick  the readers of untrusted files only:
-#                                     build the fuzz targets, replay their
-#                                     corpus and mutate it (~12 min; run by
-#                                     scripts/test.sh, so by CI)
+#                                     build the fuzz targets (they link the
+#                                     readers alone, not all of core),
+#                                     replay their corpus and mutate it
+#                                     (run by scripts/test.sh, so by CI)
 # shellcheck source=scripts/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 QUICK=0
