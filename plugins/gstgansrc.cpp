@@ -9,10 +9,17 @@
  * generator bundle from `neuralart-train gan`, or a TorchScript generator
  * (code: load only from trusted sources).
  *
+ * A stylegan bundle (`neuralart-train gan --arch stylegan`) plays in W, the
+ * mapping network's space: keyframes are mapped and joined by straight
+ * lines, truncation pulls w toward the mean w, and mix-seed / mix-layer
+ * give the layers from mix-layer on the styles of a second latent.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 gansrc num-buffers=300 mode=walk ! videoconvert ! \
  *     x264enc ! mp4mux ! filesink location=walk.mp4
+ * gst-launch-1.0 gansrc model=stylegan.bundle mix-layer=4 mix-seed=7 ! \
+ *     videoconvert ! autovideosink
  * ]|
  */
 #include "gstgansrc.h"
@@ -39,6 +46,8 @@ GST_DEBUG_CATEGORY_STATIC(gst_gan_src_debug);
 #define DEFAULT_WALK_SPEED 0.5
 #define DEFAULT_LOOP_FRAMES 150
 #define DEFAULT_TRUNCATION 1.0
+#define DEFAULT_MIX_SEED 1
+#define DEFAULT_MIX_LAYER 0
 #define DEFAULT_GRID 1
 #define DEFAULT_SCALE_METHOD GST_GAN_SRC_SCALE_BILINEAR
 #define DEFAULT_DEVICE "cpu"
@@ -53,6 +62,8 @@ enum {
   PROP_WALK_SPEED,
   PROP_LOOP_FRAMES,
   PROP_TRUNCATION,
+  PROP_MIX_SEED,
+  PROP_MIX_LAYER,
   PROP_GRID,
   PROP_SCALE_METHOD,
   PROP_DEVICE,
@@ -77,6 +88,8 @@ struct GanSrcSettings {
   gdouble walk_speed = DEFAULT_WALK_SPEED;
   guint loop_frames = DEFAULT_LOOP_FRAMES;
   gdouble truncation = DEFAULT_TRUNCATION;
+  guint64 mix_seed = DEFAULT_MIX_SEED;
+  guint mix_layer = DEFAULT_MIX_LAYER;
   guint grid = DEFAULT_GRID;
   GstGanSrcScaleMethod scale_method = DEFAULT_SCALE_METHOD;
   std::string device = DEFAULT_DEVICE;
@@ -198,8 +211,24 @@ static void gst_gan_src_class_init(GstGanSrcClass* klass) {
       gobject_class, PROP_TRUNCATION,
       g_param_spec_double("truncation", "Truncation",
                           "Truncation psi: pull latents toward the mean "
-                          "(smaller: cleaner, less varied images)",
+                          "(smaller: cleaner, less varied images); stylegan "
+                          "models: w toward the mean w",
                           0.0, 2.0, DEFAULT_TRUNCATION, playing));
+  g_object_class_install_property(
+      gobject_class, PROP_MIX_SEED,
+      g_param_spec_uint64("mix-seed", "Mix seed",
+                          "Style mixing (stylegan models): seed of the "
+                          "second, fixed latent whose styles take over "
+                          "from mix-layer on",
+                          0, G_MAXUINT64, DEFAULT_MIX_SEED, playing));
+  g_object_class_install_property(
+      gobject_class, PROP_MIX_LAYER,
+      g_param_spec_uint("mix-layer", "Mix layer",
+                        "Style mixing (stylegan models): first layer that "
+                        "takes mix-seed's styles (0 = no mixing; small: "
+                        "coarse shape from mix-seed, large: only fine "
+                        "detail; at or past the model's layer count: none)",
+                        0, 64, DEFAULT_MIX_LAYER, playing));
   g_object_class_install_property(
       gobject_class, PROP_GRID,
       g_param_spec_uint("grid", "Grid",
@@ -231,7 +260,7 @@ static void gst_gan_src_class_init(GstGanSrcClass* klass) {
   gst_element_class_set_static_metadata(
       element_class, "GAN video source", "Source/Video",
       "Plays a trained GAN generator as video: latent walks, loops and "
-      "mosaics",
+      "mosaics (in W, with style mixing, for stylegan models)",
       "neuralart <https://github.com/neuralart/neuralart>");
   gst_element_class_add_static_pad_template(element_class,
                                             &gst_gan_src_template);
@@ -295,6 +324,12 @@ static void gst_gan_src_set_property(GObject* object, guint prop_id,
     case PROP_TRUNCATION:
       s.truncation = g_value_get_double(value);
       break;
+    case PROP_MIX_SEED:
+      s.mix_seed = g_value_get_uint64(value);
+      break;
+    case PROP_MIX_LAYER:
+      s.mix_layer = g_value_get_uint(value);
+      break;
     case PROP_GRID:
       s.grid = g_value_get_uint(value);
       break;
@@ -342,6 +377,12 @@ static void gst_gan_src_get_property(GObject* object, guint prop_id,
       break;
     case PROP_TRUNCATION:
       g_value_set_double(value, s.truncation);
+      break;
+    case PROP_MIX_SEED:
+      g_value_set_uint64(value, s.mix_seed);
+      break;
+    case PROP_MIX_LAYER:
+      g_value_set_uint(value, s.mix_layer);
       break;
     case PROP_GRID:
       g_value_set_uint(value, s.grid);
@@ -495,7 +536,7 @@ static gboolean gst_gan_src_decide_allocation(GstBaseSrc* src,
   return GST_BASE_SRC_CLASS(parent_class)->decide_allocation(src, query);
 }
 
-/* Every frame is a function of its index (latent_for_frame), so any time
+/* Every frame is a function of its index (generate_frame), so any time
  * can be played without replaying what comes before it. A live source plays
  * "now" and cannot seek. */
 static gboolean gst_gan_src_is_seekable(GstBaseSrc* src) {
@@ -647,10 +688,11 @@ static GstFlowReturn gst_gan_src_fill(GstPushSrc* psrc, GstBuffer* buffer) {
         double(GST_VIDEO_INFO_FPS_N(&info)) / GST_VIDEO_INFO_FPS_D(&info);
     path.cells = int64_t(s.grid) * s.grid;
     path.truncation = s.truncation;
+    path.mix_seed = s.mix_seed;
+    path.mix_layer = s.mix_layer;
     /* Only the streaming thread calls fill(); the generator lives until
      * stop(), which basesrc runs after the streaming task has ended. */
-    auto images = generator->generate(
-        neuralart::latent_for_frame(path, generator->latent_dim(), n));
+    auto images = generator->generate_frame(path, n);
     auto picture = neuralart::mosaic(images, s.grid);
     picture = scale_to(picture, GST_VIDEO_INFO_HEIGHT(&info),
                        GST_VIDEO_INFO_WIDTH(&info), s.scale_method);

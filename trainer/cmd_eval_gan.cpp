@@ -60,7 +60,8 @@ int run_eval_gan(const std::vector<std::string>& args) {
       "min-share", real_value(&min_share, min_share),
       "a class counts as covered with at least this share of the samples, "
       "[0, 0.1]")("truncation", real_value(&truncation, 1.0),
-                  "psi in (0, 1] for the sampled latents")(
+                  "psi in (0, 1] for the sampled latents (stylegan: w "
+                  "toward the mean w)")(
       "cache-dir", po::value(&cache_dir)->default_value(cache_dir),
       "where the trained classifier is kept between runs")(
       "classifier-epochs", po::value(&epochs)->default_value(epochs),
@@ -135,8 +136,7 @@ int run_eval_gan(const std::vector<std::string>& args) {
   for (int64_t i = 0; i < samples; i += 500) {
     auto z =
         torch::randn({std::min<int64_t>(500, samples - i), gen.latent_dim()});
-    batches.push_back(
-        to_classifier_input(gen.generate(truncate_latent(z, truncation))));
+    batches.push_back(to_classifier_input(gen.generate(z, truncation)));
   }
   const auto generated =
       class_coverage(clf.net, torch::cat(batches), min_share);

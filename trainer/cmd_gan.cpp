@@ -61,9 +61,18 @@ int run_gan(const std::vector<std::string>& args) {
       "continue the run in this folder "
       "exactly where its checkpoint left off (model options come from it)");
   po::options_description model_opts("model");
-  model_opts.add_options()("resolution",
-                           po::value(&resolution)->default_value(resolution),
-                           "image size, a power of two in [32, 256]")(
+  model_opts.add_options()(
+      "arch", po::value(&o.model.arch)->default_value(o.model.arch),
+      "generator: dcgan (fully connected + upsampling convolutions) or "
+      "stylegan (mapping network to w, constant input, modulated "
+      "convolutions, noise, skip RGB outputs; plays in W in gansrc)")(
+      "w-dim", po::value(&o.model.w_dim)->default_value(o.model.w_dim),
+      "stylegan: size of w, [1, 2048]")(
+      "mapping-layers",
+      po::value(&o.model.mapping_layers)->default_value(o.model.mapping_layers),
+      "stylegan: fully connected layers of the mapping network, [1, 8]")(
+      "resolution", po::value(&resolution)->default_value(resolution),
+      "image size, a power of two in [32, 256]")(
       "channels", po::value(&channels)->default_value(channels),
       "1 (grey) or 3 (RGB)")(
       "latent-dim",
@@ -74,7 +83,8 @@ int run_gan(const std::vector<std::string>& args) {
       "channels next to the output, [8, 1024]; doubles per halving, "
       "capped at 512")(
       "g-norm", po::value(&o.model.g_norm)->default_value(o.model.g_norm),
-      "generator normalisation: pixel (no batch dependence), batch, none")(
+      "dcgan generator normalisation: pixel (no batch dependence), batch, "
+      "none")(
       "spectral-norm", po::bool_switch(&spectral),
       "spectral normalisation in D (stabilises D; pairs well with hinge)")(
       "no-minibatch-std", po::bool_switch(&no_mbstd),
@@ -82,8 +92,10 @@ int run_gan(const std::vector<std::string>& args) {
       "multiscale", po::bool_switch(&multiscale),
       "MSG-GAN: G emits and D reads every scale (use for 128 and 256 px)");
   po::options_description train_opts("training");
-  train_opts.add_options()("loss", po::value(&loss)->default_value(loss),
-                           "bce (non-saturating), hinge or wgan-gp")(
+  train_opts.add_options()(
+      "loss", po::value(&loss)->default_value(loss),
+      "bce (non-saturating), hinge, wgan-gp or rpgan (relativistic "
+      "pairing with R1 and R2 penalties, as R3GAN)")(
       "steps", po::value(&o.steps)->default_value(o.steps),
       "generator steps, [1, 1e8]")(
       "batch", po::value(&o.batch)->default_value(o.batch),
@@ -108,7 +120,11 @@ int run_gan(const std::vector<std::string>& args) {
       "DiffAugment on real and fake: none or a list of translation, "
       "cutout, color")(
       "r1", real_value(&o.r1_gamma, o.r1_gamma),
-      "R1 gradient penalty weight on real images, [0, 1000] (0 = off)")(
+      "R1 gradient penalty weight on real images, [0, 1000] (0 = off); "
+      "with rpgan the weight of R1 and R2, 0 = 0.0002*resolution^2/batch")(
+      "style-mixing", real_value(&o.style_mixing, o.style_mixing),
+      "stylegan: share of batches whose later layers take the styles of a "
+      "second latent, [0, 1]")(
       "gp-lambda", real_value(&o.gp_lambda, o.gp_lambda),
       "gradient penalty weight for wgan-gp, [0, 1000]")(
       "ema", real_value(&o.ema_decay, o.ema_decay),
@@ -139,7 +155,9 @@ int run_gan(const std::vector<std::string>& args) {
              "       neuralart-train gan --resume RUN_DIR [--steps N]\n\n"
              "Trains a DCGAN (generator: z -> fully connected -> upsampling "
              "convolutions; discriminator: strided convolutions -> fully "
-             "connected -> real/fake) with alternating D and G steps, and "
+             "connected -> real/fake), or with --arch stylegan a "
+             "StyleGAN2-style generator against the same discriminator, "
+             "with alternating D and G steps, and "
              "exports RUN_DIR/generator.bundle for gansrc. Ctrl-C saves a "
              "checkpoint and exits; --resume continues. Under a launcher "
              "(neuralart-train launch, torchrun: RANK, WORLD_SIZE, "
@@ -160,7 +178,15 @@ int run_gan(const std::vector<std::string>& args) {
       o.model.g_norm != "none")
     throw UsageError("--g-norm '" + o.model.g_norm +
                      "' must be pixel, batch or none");
+  if (o.model.arch != "dcgan" && o.model.arch != "stylegan")
+    throw UsageError("--arch '" + o.model.arch + "' must be dcgan or stylegan");
+  if (multiscale && o.model.arch == "stylegan")
+    throw UsageError(
+        "--multiscale is for dcgan; stylegan's skip RGB outputs already "
+        "train every scale");
   check_range<int64_t>("latent-dim", o.model.latent_dim, 1, 4096);
+  check_range<int64_t>("w-dim", o.model.w_dim, 1, 2048);
+  check_range<int64_t>("mapping-layers", o.model.mapping_layers, 1, 8);
   check_range<int64_t>("base-width", o.model.base_width, 8, 1024);
   check_range<int64_t>("steps", o.steps, 1, 100000000);
   check_range<int64_t>("batch", o.batch, 2, 4096);

@@ -109,6 +109,50 @@ TEST(CliGan, SampleGridAndWalk) {
   EXPECT_TRUE(fs::exists(dir.file("sheet.png")));
 }
 
+TEST(CliGan, StyleGANTrainsResumesAndSamplesInW) {
+  TempDir dir;
+  const auto run_dir = dir.file("run");
+  auto r = run("gan --out " + run_dir +
+               " --steps 2 --arch stylegan --loss rpgan --w-dim 16 "
+               "--mapping-layers 2" +
+               kTiny);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto model = run_dir + "/generator.bundle";
+  auto meta = read_bundle_meta(model);
+  EXPECT_EQ(meta.arch["name"], "stylegan");
+  EXPECT_EQ(meta.arch["w_dim"], 16);
+  EXPECT_EQ(meta.provenance["training"]["loss"], "rpgan");
+  r = run("gan --resume " + run_dir + " --steps 3 --threads 1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(read_bundle_meta(model).arch["name"], "stylegan");
+  r = run("sample " + model + " --mix-grid 3 --mix-layer 2 --out " +
+          dir.file("mix.png"));
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("styles from layer 2"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(dir.file("mix.png")));
+  r = run("sample " + model + " --grid 4x1 --interpolate 1 --truncation 0.7 " +
+          "--out " + dir.file("walk.png"));
+  EXPECT_EQ(r.code, 0) << r.out;
+  // The mixing grid needs W, and a layer the model has.
+  r = run("sample " + model + " --mix-grid 2 --mix-layer 40 --out " +
+          dir.file("x.png"));
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("--mix-layer"), std::string::npos) << r.out;
+}
+
+TEST(CliGan, StyleGANOptionErrors_n) {
+  TempDir dir;
+  const auto out = " --out " + dir.file("r");
+  auto r = run("gan" + out + " --arch stylegan --multiscale");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("--multiscale"), std::string::npos) << r.out;
+  ASSERT_EQ(run("gan --out " + dir.file("d") + " --steps 1" + kTiny).code, 0);
+  r = run("sample " + dir.file("d/generator.bundle") + " --mix-grid 2 --out " +
+          dir.file("x.png"));
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("--mix-grid"), std::string::npos) << r.out;
+}
+
 namespace {
 
 // A W x H binary PPM of one colour (a format contact-sheet reads).
@@ -259,7 +303,8 @@ TEST(CliGan, BadOptions_n) {
        {"--resolution 48", "--resolution 512", "--channels 2", "--batch 1",
         "--steps 0", "--lr-g 5", "--loss lsgan", "--augment blur",
         "--schedule step", "--d-steps 0", "--g-norm group", "--threads -1",
-        "--ema 1.5", "--label-smoothing 0.9"}) {
+        "--ema 1.5", "--label-smoothing 0.9", "--arch biggan", "--w-dim 0",
+        "--mapping-layers 9", "--style-mixing 1.5"}) {
     auto r = run("gan" + out + " " + bad);
     EXPECT_EQ(r.code, 2) << bad << "\n" << r.out;
     const auto name = bad.substr(2, bad.find(' ') - 2);

@@ -132,7 +132,8 @@ const std::map<std::string, Choice>& choices() {
   static const std::map<std::string, Choice> table = {
       {"gan --channels", {"2", "1 or 3"}},
       {"gan --g-norm", {"group", "pixel, batch or none"}},
-      {"gan --loss", {"lsgan", "bce, hinge or wgan-gp"}},
+      {"gan --loss", {"lsgan", "bce, hinge, wgan-gp or rpgan"}},
+      {"gan --arch", {"biggan", "dcgan or stylegan"}},
       {"gan --schedule", {"step", "constant, linear or cosine"}},
       {"gan --augment", {"blur", "translation, cutout, color"}},
       {"gan --device", {"gpu", "cpu, cuda or cuda:N"}},

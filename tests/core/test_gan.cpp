@@ -9,6 +9,7 @@
 
 #include "neuralart/error.h"
 #include "neuralart/models/load.h"
+#include "neuralart/runtime/generator.h"
 #include "neuralart/tensor_file.h"
 #include "neuralart/train/gan.h"
 #include "temp_dir.h"
@@ -138,7 +139,8 @@ TEST(GanTrainer, R1PenaltyChangesTheDiscriminatorUpdate) {
 
 TEST(GanTrainer, EveryLossAndMultiscaleRuns) {
   TempDir dir;
-  for (auto loss : {GanLoss::BCE, GanLoss::Hinge, GanLoss::WGANGP}) {
+  for (auto loss :
+       {GanLoss::BCE, GanLoss::Hinge, GanLoss::WGANGP, GanLoss::RPGAN}) {
     for (bool msg : {false, true}) {
       auto o = tiny();
       o.loss = loss;
@@ -153,17 +155,28 @@ TEST(GanTrainer, EveryLossAndMultiscaleRuns) {
   }
 }
 
-TEST(GanTrainer, ResumeContinuesExactly) {
-  TempDir dir;
+GanTrainOptions tiny_stylegan() {
   auto o = tiny();
-  o.augment = AugmentPolicy::parse("translation,color");
-  GanTrainer a(o, squares(32), dir.path.string());
+  o.model.arch = "stylegan";
+  o.model.w_dim = 16;
+  o.model.mapping_layers = 2;
+  o.model.max_width = 32;
+  o.loss = GanLoss::RPGAN;
+  o.style_mixing = 0.9;
+  return o;
+}
+
+// A run of 4 steps, and a run resumed from its checkpoint at step 2: the
+// models agree bit for bit. Returns the resumed trainer.
+std::unique_ptr<GanTrainer> expect_exact_resume(const GanTrainOptions& o,
+                                                const std::string& run_dir) {
+  GanTrainer a(o, squares(32), run_dir);
   a.step();
   a.step();
   a.save_checkpoint();
   a.step();
   a.step();
-  auto b = GanTrainer::resume(dir.path.string(), squares(32), nullptr);
+  auto b = GanTrainer::resume(run_dir, squares(32), nullptr);
   EXPECT_EQ(b->current_step(), 2);
   b->step();
   b->step();
@@ -172,6 +185,125 @@ TEST(GanTrainer, ResumeContinuesExactly) {
       same(snapshot(*a.discriminator()), snapshot(*b->discriminator())));
   EXPECT_TRUE(
       same(snapshot(*a.ema_generator()), snapshot(*b->ema_generator())));
+  return b;
+}
+
+// Whether one step under options a and one under b leave different models.
+template <typename Model>
+bool first_steps_differ(const GanTrainOptions& a, const GanTrainOptions& b,
+                        Model model) {
+  TempDir dir;
+  GanTrainer ta(a, squares(16), dir.file("a"));
+  ta.step();
+  GanTrainer tb(b, squares(16), dir.file("b"));
+  tb.step();
+  return !same(snapshot(*model(ta)), snapshot(*model(tb)));
+}
+
+TEST(GanTrainer, StyleGANWithEveryLossRuns) {
+  TempDir dir;
+  for (auto loss :
+       {GanLoss::BCE, GanLoss::Hinge, GanLoss::WGANGP, GanLoss::RPGAN}) {
+    auto o = tiny_stylegan();
+    o.loss = loss;
+    GanTrainer t(o, squares(16), dir.file(to_string(loss)));
+    auto before = snapshot(*t.generator());
+    auto s = t.step();
+    EXPECT_TRUE(std::isfinite(s.d_loss) && std::isfinite(s.g_loss))
+        << to_string(loss);
+    EXPECT_FALSE(same(before, snapshot(*t.generator()))) << to_string(loss);
+  }
+}
+
+TEST(GanTrainer, RpganLossIsRelativisticAndPaired) {
+  auto a = torch::tensor({2.0, -1.0}), b = torch::tensor({0.5, 3.0});
+  const double expected =
+      (std::log1p(std::exp(-1.5)) + std::log1p(std::exp(4.0))) / 2;
+  EXPECT_NEAR(rpgan_loss(a, b).item<double>(), expected, 1e-6);
+  // Only differences count: shifting both changes nothing.
+  EXPECT_NEAR(rpgan_loss(a + 10, b + 10).item<double>(), expected, 1e-6);
+  EXPECT_NEAR(rpgan_loss(torch::zeros({4}), torch::zeros({4})).item<double>(),
+              std::log(2.0), 1e-6);
+}
+
+TEST(GanTrainer, RpganGammaDefaultsPerResolutionAndBatch) {
+  TempDir dir;
+  auto o = tiny_stylegan();
+  o.r1_gamma = 0;
+  GanTrainer t(o, squares(16), dir.file("a"));
+  EXPECT_DOUBLE_EQ(t.options().r1_gamma, 0.0002 * 32 * 32 / 8);
+  EXPECT_DOUBLE_EQ(default_rpgan_gamma(64, 32), 0.0002 * 64 * 64 / 32);
+  o.r1_gamma = 3;
+  GanTrainer given(o, squares(16), dir.file("b"));
+  EXPECT_DOUBLE_EQ(given.options().r1_gamma, 3.0);
+  // The penalties act: a large gamma changes D's update.
+  auto small = o;
+  small.r1_gamma = 0.001;
+  EXPECT_TRUE(first_steps_differ(
+      o, small, [](const GanTrainer& t) { return t.discriminator(); }));
+}
+
+TEST(GanTrainer, StyleMixingChangesTheGeneratorUpdate) {
+  auto mixed = tiny_stylegan(), plain = tiny_stylegan();
+  mixed.style_mixing = 1.0;
+  plain.style_mixing = 0.0;
+  EXPECT_TRUE(first_steps_differ(
+      mixed, plain, [](const GanTrainer& t) { return t.generator(); }));
+}
+
+TEST(GanTrainer, StyleGANResumesExactlyAndExportsABundle) {
+  TempDir dir;
+  auto b = expect_exact_resume(tiny_stylegan(), dir.path.string());
+  EXPECT_TRUE(b->options().model.is_stylegan());
+  // The tracked mean w is part of the model and moved while training.
+  EXPECT_GT(b->ema_generator()->stylegan()->w_avg().abs().sum().item<float>(),
+            0.0f);
+
+  const auto bundle = dir.file("g.bundle");
+  b->export_generator(bundle, {});
+  EXPECT_EQ(read_bundle_meta(bundle).arch["name"], "stylegan");
+  auto g = load_generator(bundle);
+  ASSERT_TRUE(g->stylegan());
+  EXPECT_TRUE(same(snapshot(*g), snapshot(*b->ema_generator())));
+  torch::NoGradGuard no_grad;
+  auto z = torch::randn({2, 8});
+  // (the trainer's copy is channels-last: the same up to rounding)
+  EXPECT_TRUE(torch::allclose(g->forward(z), b->ema_generator()->forward(z),
+                              1e-4, 1e-5));
+}
+
+TEST(GanTrainer, StyleGANBundleWithBadValues_n) {
+  TempDir dir;
+  GanTrainer t(tiny_stylegan(), squares(16), dir.path.string());
+  const auto path = dir.file("g.bundle");
+  t.export_generator(path, {});
+  auto bundle = read_bundle(path);
+  for (const auto& [field, value] :
+       {std::pair<std::string, nlohmann::json>{"w_dim", 1e300},
+        {"w_dim", 0},
+        {"mapping_layers", 100},
+        {"mapping_layers", "four"}}) {
+    auto bad = bundle;
+    bad.meta.arch[field] = value;
+    try {
+      load_generator(bad);
+      ADD_FAILURE() << field << " = " << value.dump() << " was accepted";
+    } catch (const BundleError& e) {
+      EXPECT_NE(std::string(e.what()).find(field), std::string::npos)
+          << e.what();
+    }
+  }
+  // A stylegan name over DCGAN weights: the weights do not match.
+  auto dcgan = bundle;
+  dcgan.meta.arch = tiny().model.to_json();
+  EXPECT_THROW(load_generator(dcgan), BundleError);
+}
+
+TEST(GanTrainer, ResumeContinuesExactly) {
+  TempDir dir;
+  auto o = tiny();
+  o.augment = AugmentPolicy::parse("translation,color");
+  expect_exact_resume(o, dir.path.string());
 }
 
 TEST(GanTrainer, CheckpointWithNonIntegerCountsIsRefused_n) {
@@ -371,4 +503,136 @@ TEST(Latent, PairwiseDistanceSeesCollapse) {
   auto collapsed = varied[0].unsqueeze(0).repeat({16, 1, 1, 1});
   EXPECT_GT(mean_pairwise_distance(varied).item<float>(), 1.0f);
   EXPECT_LT(mean_pairwise_distance(collapsed).item<float>(), 1e-3f);
+}
+
+namespace {
+
+// A stylegan bundle with a nonzero mean w and noise, for the runtime.
+std::string stylegan_bundle(const TempDir& dir) {
+  torch::manual_seed(11);
+  auto o = tiny_stylegan().model;
+  DCGANGenerator g(o);
+  {
+    torch::NoGradGuard no_grad;
+    g->train();
+    g->stylegan()->mapping(torch::randn({64, o.latent_dim}));
+    for (auto& p : g->named_parameters())
+      if (p.key().find("noise_strength") != std::string::npos)
+        p.value().fill_(0.3);
+  }
+  const auto path = dir.file("style.bundle");
+  save_bundle(path, generator_meta(o), *g);
+  return path;
+}
+
+}  // namespace
+
+TEST(WSpace, FramesAreAFunctionOfSeedModeAndIndex) {
+  TempDir dir;
+  RuntimeOptions ro;
+  ro.threads = 1;
+  Generator gen(stylegan_bundle(dir), ro);
+  ASSERT_TRUE(gen.has_w_space());
+  EXPECT_EQ(gen.num_ws(), 8);
+  for (auto mode : {LatentMode::Random, LatentMode::Walk, LatentMode::Loop,
+                    LatentMode::Fixed}) {
+    LatentPath p;
+    p.mode = mode;
+    p.seed = 3;
+    p.cells = 2;
+    auto a = gen.generate_frame(p, 7);
+    EXPECT_EQ(a.sizes(), (std::vector<int64_t>{2, 3, 32, 32}));
+    EXPECT_TRUE(torch::equal(a, gen.generate_frame(p, 7)));
+    p.seed = 4;
+    EXPECT_FALSE(torch::equal(a, gen.generate_frame(p, 7)));
+  }
+}
+
+TEST(WSpace, WalksAreStraightLinesBetweenMappedKeyframes) {
+  TempDir dir;
+  RuntimeOptions ro;
+  ro.threads = 1;
+  Generator gen(stylegan_bundle(dir), ro);
+  LatentPath p;
+  p.mode = LatentMode::Walk;
+  p.keyframes_per_second = 1.0;
+  p.fps = 4.0;  // a keyframe every 4 frames
+  auto key1 = keyframes_for_frame(p, gen.latent_dim(), 4).a;
+  EXPECT_TRUE(torch::allclose(gen.generate_frame(p, 4),
+                              gen.synthesize(gen.map(key1)), 1e-5, 1e-6));
+  // Half way: the image of the mid point in W, not in z.
+  auto pt = keyframes_for_frame(p, gen.latent_dim(), 2);
+  EXPECT_DOUBLE_EQ(pt.t, 0.5);
+  auto mid = torch::lerp(gen.map(pt.a), gen.map(pt.b), 0.5);
+  EXPECT_TRUE(torch::allclose(gen.generate_frame(p, 2), gen.synthesize(mid),
+                              1e-5, 1e-6));
+  // A loop returns to its first frame.
+  p.mode = LatentMode::Loop;
+  p.loop_frames = 9;
+  EXPECT_TRUE(torch::equal(gen.generate_frame(p, 9), gen.generate_frame(p, 0)));
+  EXPECT_FALSE(
+      torch::equal(gen.generate_frame(p, 4), gen.generate_frame(p, 0)));
+}
+
+TEST(WSpace, TruncationPullsTowardTheMeanW) {
+  TempDir dir;
+  RuntimeOptions ro;
+  ro.threads = 1;
+  Generator gen(stylegan_bundle(dir), ro);
+  LatentPath p;
+  p.mode = LatentMode::Random;
+  p.cells = 3;
+  p.truncation = 0.0;
+  auto images = gen.generate_frame(p, 0);
+  auto w_avg = load_generator(dir.file("style.bundle"))->stylegan()->w_avg();
+  auto mean_image = gen.synthesize(w_avg.unsqueeze(0));
+  for (int c = 0; c < 3; ++c)
+    EXPECT_TRUE(torch::allclose(images[c], mean_image[0], 1e-4, 1e-5))
+        << (images[c] - mean_image[0]).abs().max().item<float>();
+  p.truncation = 0.5;
+  auto half = gen.generate_frame(p, 0);
+  p.truncation = 1.0;
+  auto full = gen.generate_frame(p, 0);
+  EXPECT_LT((half - mean_image).abs().mean().item<double>(),
+            (full - mean_image).abs().mean().item<double>());
+}
+
+TEST(WSpace, StyleMixingTakesOverFromItsLayer) {
+  TempDir dir;
+  RuntimeOptions ro;
+  ro.threads = 1;
+  Generator gen(stylegan_bundle(dir), ro);
+  LatentPath p;
+  p.mode = LatentMode::Fixed;
+  p.mix_seed = 5;
+  auto plain = gen.generate_frame(p, 0);
+  p.mix_layer = 8;  // past the last layer: nothing to mix
+  EXPECT_TRUE(torch::equal(gen.generate_frame(p, 0), plain));
+  p.mix_layer = 3;
+  auto mixed = gen.generate_frame(p, 0);
+  EXPECT_FALSE(torch::equal(mixed, plain));
+  EXPECT_TRUE(torch::equal(mixed, gen.generate_frame(p, 0)));
+  p.mix_seed = 6;
+  EXPECT_FALSE(torch::equal(mixed, gen.generate_frame(p, 0)));
+  // From layer 1 on the second latent decides almost everything.
+  auto w2 = gen.map(mix_latents(p, gen.latent_dim()));
+  p.mix_layer = 1;
+  const auto other = gen.synthesize(w2);
+  EXPECT_LT((gen.generate_frame(p, 0) - other).abs().mean().item<double>(),
+            (plain - other).abs().mean().item<double>());
+}
+
+TEST(WSpace, DCGANHasNoWSpace_n) {
+  TempDir dir;
+  GanTrainer t(tiny(), squares(16), dir.path.string());
+  t.export_generator(dir.file("g.bundle"), {});
+  RuntimeOptions ro;
+  ro.threads = 1;
+  Generator gen(dir.file("g.bundle"), ro);
+  EXPECT_FALSE(gen.has_w_space());
+  EXPECT_THROW(gen.map(torch::randn({1, 8})), Error);
+  LatentPath p;
+  p.mix_layer = 2;  // ignored: a DCGAN path stays in z
+  EXPECT_TRUE(torch::equal(gen.generate_frame(p, 3),
+                           gen.generate(latent_for_frame(p, 8, 3))));
 }

@@ -1,3 +1,4 @@
+#include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -332,4 +333,144 @@ TEST(StyleNet, BadStyleIndex_n) {
   EXPECT_THROW(net->one_hot(1), c10::Error);
   o.width = 0;
   EXPECT_THROW(o.validate(), InvalidArgument);
+}
+
+namespace {
+
+DCGANOptions tiny_stylegan() {
+  DCGANOptions o;
+  o.arch = "stylegan";
+  o.latent_dim = 8;
+  o.w_dim = 16;
+  o.mapping_layers = 2;
+  o.base_width = 8;
+  o.max_width = 32;
+  o.resolution = 32;
+  return o;
+}
+
+}  // namespace
+
+TEST(StyleGAN, ShapesLayersAndRange) {
+  torch::manual_seed(1);
+  auto o = tiny_stylegan();
+  DCGANGenerator g(o);
+  ASSERT_TRUE(g->stylegan());
+  auto net = g->stylegan();
+  EXPECT_EQ(net->num_ws(), 8);  // 4x4: 1 conv; 8..32: 2 each; + last RGB
+  g->eval();
+  torch::NoGradGuard no_grad;
+  auto w = net->mapping(torch::randn({3, 8}));
+  EXPECT_EQ(w.sizes(), (std::vector<int64_t>{3, 16}));
+  auto images = g->forward(torch::randn({3, 8}) * 5);
+  EXPECT_EQ(images.sizes(), (std::vector<int64_t>{3, 3, 32, 32}));
+  EXPECT_LE(images.abs().max().item<float>(), 1.0f);
+  // The discriminator of the same options reads what G writes.
+  DCGANDiscriminator d(o);
+  EXPECT_EQ(d->forward(images).sizes(), (std::vector<int64_t>{3}));
+}
+
+TEST(StyleGAN, FixedNoiseIsDeterministicRandomNoiseIsNot) {
+  torch::manual_seed(2);
+  DCGANGenerator g(tiny_stylegan());
+  auto net = g->stylegan();
+  torch::NoGradGuard no_grad;
+  for (auto& p : g->named_parameters())
+    if (p.key().find("noise_strength") != std::string::npos) p.value().fill_(1);
+  g->eval();
+  auto ws = net->broadcast(net->mapping(torch::randn({2, 8})));
+  EXPECT_TRUE(torch::equal(net->synthesis(ws), net->synthesis(ws)));
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
+  EXPECT_FALSE(torch::equal(net->synthesis(ws, &gen), net->synthesis(ws)));
+}
+
+TEST(StyleGAN, DemodulationUndoesTheConvolutionWeightScale) {
+  torch::manual_seed(3);
+  DCGANGenerator g(tiny_stylegan());
+  g->eval();
+  torch::NoGradGuard no_grad;
+  auto z = torch::randn({2, 8});
+  auto before = g->forward(z);
+  int scaled = 0;
+  for (auto& p : g->named_parameters())
+    if (p.key().find("convs.") != std::string::npos &&
+        p.key().find(".weight") != std::string::npos &&
+        p.key().find("affine") == std::string::npos) {
+      p.value().mul_(7.0);
+      ++scaled;
+    }
+  EXPECT_EQ(scaled, 7);
+  EXPECT_TRUE(torch::allclose(g->forward(z), before, 1e-4, 1e-5));
+}
+
+TEST(StyleGAN, TruncationAndWAvg) {
+  torch::manual_seed(4);
+  DCGANGenerator g(tiny_stylegan());
+  auto net = g->stylegan();
+  torch::NoGradGuard no_grad;
+  auto z = torch::randn({16, 8});
+  g->eval();
+  net->mapping(z);
+  EXPECT_EQ(net->w_avg().abs().sum().item<float>(), 0.0f);  // eval: frozen
+  g->train();
+  auto w = net->mapping(z);
+  EXPECT_TRUE(torch::allclose(net->w_avg(), 0.005 * w.mean(0), 1e-5, 1e-6));
+  EXPECT_TRUE(torch::equal(net->truncate(w, 1.0), w));
+  auto collapsed = net->truncate(w, 0.0);
+  EXPECT_TRUE(torch::allclose(collapsed, net->w_avg().expand_as(w)));
+}
+
+TEST(StyleGAN, OptionsJsonRoundTripAndDCGANJsonUnchanged) {
+  auto o = tiny_stylegan();
+  const auto j = o.to_json();
+  EXPECT_EQ(j["name"], "stylegan");
+  EXPECT_EQ(j["w_dim"], 16);
+  const auto back = DCGANOptions::from_json(j);
+  EXPECT_TRUE(back.is_stylegan());
+  EXPECT_EQ(back.to_json(), j);
+  // Bundles written before stylegan existed hold exactly these keys.
+  const auto dc = DCGANOptions().to_json();
+  EXPECT_EQ(dc["name"], "dcgan");
+  EXPECT_EQ(dc.size(), 10u);
+  EXPECT_FALSE(DCGANOptions::from_json(dc).is_stylegan());
+}
+
+TEST(StyleGAN, BadOptions_n) {
+  auto expect_names = [](const DCGANOptions& o, const std::string& field) {
+    try {
+      o.validate();
+      ADD_FAILURE() << field << " accepted";
+    } catch (const InvalidArgument& e) {
+      EXPECT_NE(std::string(e.what()).find(field), std::string::npos)
+          << e.what();
+    }
+  };
+  auto o = tiny_stylegan();
+  o.w_dim = 0;
+  expect_names(o, "w_dim");
+  o = tiny_stylegan();
+  o.mapping_layers = 9;
+  expect_names(o, "mapping_layers");
+  o = tiny_stylegan();
+  o.multiscale = true;
+  expect_names(o, "multiscale");
+  o = tiny_stylegan();
+  o.arch = "biggan";
+  expect_names(o, "arch");
+  auto j = tiny_stylegan().to_json();
+  j["w_dim"] = 1.5;
+  try {
+    DCGANOptions::from_json(j);
+    ADD_FAILURE() << "w_dim 1.5 accepted";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("w_dim"), std::string::npos);
+  }
+  j = tiny_stylegan().to_json();
+  j.erase("mapping_layers");
+  EXPECT_THROW(DCGANOptions::from_json(j), InvalidArgument);
+  j["name"] = "biggan";
+  EXPECT_THROW(DCGANOptions::from_json(j), InvalidArgument);
+  DCGANGenerator g(tiny_stylegan());
+  EXPECT_THROW(g->forward(torch::randn({1, 9})), c10::Error);
+  EXPECT_THROW(g->stylegan()->synthesis(torch::randn({1, 7, 16})), c10::Error);
 }

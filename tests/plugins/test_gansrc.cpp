@@ -19,7 +19,7 @@ namespace {
 
 struct Models {
   TempDir dir;
-  std::string gan32, style, corrupt;
+  std::string gan32, stylegan32, style, corrupt;
 };
 
 const Models& models() {
@@ -33,6 +33,13 @@ const Models& models() {
     neuralart::DCGANGenerator gen(g);
     m->gan32 = m->dir.file("gan32.bundle");
     neuralart::save_bundle(m->gan32, neuralart::generator_meta(g), *gen);
+    neuralart::DCGANOptions sg = g;
+    sg.arch = "stylegan";
+    sg.w_dim = 16;
+    sg.mapping_layers = 2;
+    neuralart::DCGANGenerator sgen(sg);
+    m->stylegan32 = m->dir.file("stylegan32.bundle");
+    neuralart::save_bundle(m->stylegan32, neuralart::generator_meta(sg), *sgen);
     neuralart::StyleNetOptions s;
     s.width = 4;
     s.res_blocks = 1;
@@ -46,8 +53,9 @@ const Models& models() {
   return *m;
 }
 
-GstHarness* make_harness(const std::string& props, const char* caps = nullptr) {
-  const std::string desc = "gansrc model=" + models().gan32 + " " + props;
+GstHarness* make_harness(const std::string& props, const char* caps = nullptr,
+                         const std::string& model = models().gan32) {
+  const std::string desc = "gansrc model=" + model + " " + props;
   GstHarness* h = gst_harness_new_parse(desc.c_str());
   if (caps) gst_harness_set_sink_caps_str(h, caps);
   gst_harness_play(h);
@@ -238,19 +246,29 @@ TEST(GanSrc, SameSeedSameFramesOtherSeedOtherFrames) {
   }
 }
 
-TEST(GanSrc, WalkIsContinuousRandomIsNot) {
-  GstHarness* walk = make_harness("mode=walk walk-speed=0.5 num-buffers=20");
-  GstHarness* rnd = make_harness("mode=random num-buffers=20");
-  auto w = pull_frames(walk, 20), r = pull_frames(rnd, 20);
+// Mean frame-to-frame change of a walk and of random mode over n frames.
+std::pair<double, double> walk_and_random_steps(const std::string& model,
+                                                int n) {
+  const auto count = " num-buffers=" + std::to_string(n);
+  GstHarness* walk =
+      make_harness("mode=walk walk-speed=0.5" + count, nullptr, model);
+  GstHarness* rnd = make_harness("mode=random" + count, nullptr, model);
+  auto w = pull_frames(walk, n), r = pull_frames(rnd, n);
   double step_walk = 0, step_random = 0;
-  for (int i = 1; i < 20; ++i) {
+  for (int i = 1; i < n; ++i) {
     step_walk += mean_abs_diff(w[i - 1], w[i]);
     step_random += mean_abs_diff(r[i - 1], r[i]);
   }
-  EXPECT_GT(step_walk, 0.0);  // it moves
-  EXPECT_LT(step_walk * 5, step_random);
   gst_harness_teardown(walk);
   gst_harness_teardown(rnd);
+  return {step_walk, step_random};
+}
+
+TEST(GanSrc, WalkIsContinuousRandomIsNot) {
+  const auto [step_walk, step_random] =
+      walk_and_random_steps(models().gan32, 20);
+  EXPECT_GT(step_walk, 0.0);  // it moves
+  EXPECT_LT(step_walk * 5, step_random);
 }
 
 TEST(GanSrc, FixedRepeatsOneFrame) {
@@ -305,6 +323,66 @@ TEST(GanSrc, GridIsAMosaicOfIndependentWalks) {
   gst_caps_unref(c1);
   gst_harness_teardown(one);
   gst_harness_teardown(four);
+}
+
+GstHarness* make_stylegan_harness(const std::string& props) {
+  return make_harness(props, nullptr, models().stylegan32);
+}
+
+TEST(GanSrc, StyleGANSameSettingsSameFramesInEveryMode) {
+  for (const char* mode : {"random", "walk", "loop", "fixed"}) {
+    const std::string p = std::string("mode=") + mode + " num-buffers=3";
+    GstHarness* a = make_stylegan_harness(p + " seed=3");
+    GstHarness* b = make_stylegan_harness(p + " seed=3");
+    GstHarness* c = make_stylegan_harness(p + " seed=4");
+    auto fa = pull_frames(a, 3), fb = pull_frames(b, 3), fc = pull_frames(c, 3);
+    EXPECT_EQ(fa, fb) << mode;
+    EXPECT_NE(fa, fc) << mode;
+    gst_harness_teardown(a);
+    gst_harness_teardown(b);
+    gst_harness_teardown(c);
+  }
+}
+
+TEST(GanSrc, StyleGANWalkInWIsContinuousAndLoopsSeamlessly) {
+  const auto [step_walk, step_random] =
+      walk_and_random_steps(models().stylegan32, 12);
+  EXPECT_GT(step_walk, 0.0);
+  EXPECT_LT(step_walk * 5, step_random);
+  GstHarness* loop =
+      make_stylegan_harness("mode=loop loop-frames=9 num-buffers=10");
+  auto f = pull_frames(loop, 10);
+  EXPECT_EQ(f[9], f[0]);
+  EXPECT_NE(f[4], f[0]);
+  gst_harness_teardown(loop);
+}
+
+TEST(GanSrc, StyleGANMixingAndTruncationChangeFrames) {
+  const std::string p = "mode=fixed seed=2 num-buffers=1";
+  GstHarness* plain = make_stylegan_harness(p);
+  GstHarness* mixed = make_stylegan_harness(p + " mix-layer=3 mix-seed=9");
+  GstHarness* again = make_stylegan_harness(p + " mix-layer=3 mix-seed=9");
+  GstHarness* other = make_stylegan_harness(p + " mix-layer=3 mix-seed=10");
+  GstHarness* past = make_stylegan_harness(p + " mix-layer=64 mix-seed=9");
+  GstHarness* trunc = make_stylegan_harness(p + " truncation=0.3");
+  auto fp = pull_frames(plain, 1), fm = pull_frames(mixed, 1),
+       fa = pull_frames(again, 1), fo = pull_frames(other, 1),
+       fpast = pull_frames(past, 1), ft = pull_frames(trunc, 1);
+  EXPECT_NE(fm, fp);
+  EXPECT_EQ(fm, fa);
+  EXPECT_NE(fm, fo);
+  EXPECT_EQ(fpast, fp);  // past the model's last layer: no mixing
+  EXPECT_NE(ft, fp);
+  for (auto* h : {plain, mixed, again, other, past, trunc})
+    gst_harness_teardown(h);
+}
+
+TEST(GanSrc, MixLayerOnADCGANChangesNothing) {
+  GstHarness* a = make_harness("mode=fixed seed=2 num-buffers=1");
+  GstHarness* b = make_harness("mode=fixed seed=2 num-buffers=1 mix-layer=2");
+  EXPECT_EQ(pull_frames(a, 1), pull_frames(b, 1));
+  gst_harness_teardown(a);
+  gst_harness_teardown(b);
 }
 
 TEST(GanSrc, PlaysInAPipeline) {
@@ -455,7 +533,7 @@ TEST(GanSrc, EosMidStream) {
 TEST(GanSrc, EveryPropertyRefusesOutOfRangeValues_n) {
   // Numbers below and above each range, NaN for doubles, an enum past its
   // last value: refused, the property unchanged, the warning names it.
-  EXPECT_GE(element_checks::expect_ranges_enforced("gansrc"), 12);
+  EXPECT_GE(element_checks::expect_ranges_enforced("gansrc"), 14);
 }
 
 int main(int argc, char** argv) {

@@ -29,6 +29,8 @@ std::vector<int64_t> DCGANOptions::scales() const {
 }
 
 void DCGANOptions::validate() const {
+  if (arch != "dcgan" && arch != "stylegan")
+    throw InvalidArgument("arch '" + arch + "' must be dcgan or stylegan");
   if (latent_dim < 1 || latent_dim > 4096)
     throw InvalidArgument("latent_dim " + std::to_string(latent_dim) +
                           " is out of range [1, 4096]");
@@ -47,9 +49,31 @@ void DCGANOptions::validate() const {
   if (g_norm != "pixel" && g_norm != "batch" && g_norm != "none")
     throw InvalidArgument("g_norm '" + g_norm +
                           "' must be one of pixel, batch, none");
+  if (!is_stylegan()) return;
+  if (w_dim < 1 || w_dim > 2048)
+    throw InvalidArgument("w_dim " + std::to_string(w_dim) +
+                          " is out of range [1, 2048]");
+  if (mapping_layers < 1 || mapping_layers > 8)
+    throw InvalidArgument("mapping_layers " + std::to_string(mapping_layers) +
+                          " is out of range [1, 8]");
+  if (multiscale)
+    throw InvalidArgument(
+        "multiscale is not available with stylegan (its skip RGB outputs "
+        "already train every scale)");
 }
 
 nlohmann::json DCGANOptions::to_json() const {
+  if (is_stylegan())
+    return {{"name", "stylegan"},
+            {"latent_dim", latent_dim},
+            {"w_dim", w_dim},
+            {"mapping_layers", mapping_layers},
+            {"base_width", base_width},
+            {"max_width", max_width},
+            {"resolution", resolution},
+            {"channels", channels},
+            {"spectral_norm", spectral_norm},
+            {"minibatch_std", minibatch_std}};
   return {{"name", "dcgan"},
           {"latent_dim", latent_dim},
           {"base_width", base_width},
@@ -63,22 +87,31 @@ nlohmann::json DCGANOptions::to_json() const {
 }
 
 DCGANOptions DCGANOptions::from_json(const nlohmann::json& j) {
-  if (!j.is_object() || j.value("name", "") != "dcgan")
-    throw InvalidArgument("architecture is not 'dcgan'");
+  if (!j.is_object())
+    throw InvalidArgument("architecture is not a JSON object");
   DCGANOptions o;
   try {
-    o.latent_dim = json_int(j.at("latent_dim"), "dcgan latent_dim");
-    o.base_width = json_int(j.at("base_width"), "dcgan base_width");
+    o.arch = j.value("name", std::string());
+    if (o.arch != "dcgan" && o.arch != "stylegan")
+      throw InvalidArgument("architecture name '" + o.arch +
+                            "' is not 'dcgan' or 'stylegan'");
+    if (o.is_stylegan()) {
+      o.w_dim = json_int(j.at("w_dim"), "stylegan w_dim");
+      o.mapping_layers =
+          json_int(j.at("mapping_layers"), "stylegan mapping_layers");
+    }
+    o.latent_dim = json_int(j.at("latent_dim"), o.arch + " latent_dim");
+    o.base_width = json_int(j.at("base_width"), o.arch + " base_width");
     if (j.contains("max_width"))
-      o.max_width = json_int(j.at("max_width"), "dcgan max_width");
-    o.resolution = json_int(j.at("resolution"), "dcgan resolution");
-    o.channels = json_int(j.at("channels"), "dcgan channels");
+      o.max_width = json_int(j.at("max_width"), o.arch + " max_width");
+    o.resolution = json_int(j.at("resolution"), o.arch + " resolution");
+    o.channels = json_int(j.at("channels"), o.arch + " channels");
     o.g_norm = j.value("g_norm", o.g_norm);
     o.spectral_norm = j.value("spectral_norm", o.spectral_norm);
     o.minibatch_std = j.value("minibatch_std", o.minibatch_std);
     o.multiscale = j.value("multiscale", o.multiscale);
   } catch (const nlohmann::json::exception& e) {
-    throw InvalidArgument(std::string("dcgan architecture: ") + e.what());
+    throw InvalidArgument(o.arch + " architecture: " + e.what());
   }
   o.validate();
   return o;
@@ -87,6 +120,10 @@ DCGANOptions DCGANOptions::from_json(const nlohmann::json& j) {
 DCGANGeneratorImpl::DCGANGeneratorImpl(const DCGANOptions& options)
     : options_(options) {
   options_.validate();
+  if (options_.is_stylegan()) {
+    stylegan_ = register_module("stylegan", StyleGANGenerator(options_));
+    return;
+  }
   const auto scales = options_.scales();
   fc = register_module("fc", torch::nn::Linear(options_.latent_dim,
                                                options_.width_at(4) * 4 * 4));
@@ -123,6 +160,7 @@ torch::Tensor DCGANGeneratorImpl::activate(torch::Tensor x, size_t norm_index) {
 
 std::vector<torch::Tensor> DCGANGeneratorImpl::forward_multiscale(
     torch::Tensor z) {
+  if (stylegan_) return {stylegan_->forward(z)};
   if (z.dim() == 4) z = z.flatten(1);
   TORCH_CHECK(z.dim() == 2 && z.size(1) == options_.latent_dim,
               "generator expects z of shape [N, ", options_.latent_dim,

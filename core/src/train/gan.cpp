@@ -77,8 +77,9 @@ GanLoss gan_loss_from_string(const std::string& name) {
   if (name == "bce") return GanLoss::BCE;
   if (name == "hinge") return GanLoss::Hinge;
   if (name == "wgan-gp") return GanLoss::WGANGP;
+  if (name == "rpgan") return GanLoss::RPGAN;
   throw InvalidArgument("unknown loss '" + name +
-                        "' (expected bce, hinge or wgan-gp)");
+                        "' (expected bce, hinge, wgan-gp or rpgan)");
 }
 
 std::string to_string(GanLoss loss) {
@@ -89,6 +90,8 @@ std::string to_string(GanLoss loss) {
       return "hinge";
     case GanLoss::WGANGP:
       return "wgan-gp";
+    case GanLoss::RPGAN:
+      return "rpgan";
   }
   return "?";
 }
@@ -107,6 +110,7 @@ void GanTrainOptions::validate() const {
   check("label-smoothing", label_smoothing, 0.0, 0.5);
   check("r1", r1_gamma, 0.0, 1000.0);
   check("gp-lambda", gp_lambda, 0.0, 1000.0);
+  check("style-mixing", style_mixing, 0.0, 1.0);
   check("ema", ema_decay, 0.0, 0.99999);
   check("collapse-warn", collapse_warn, 0.0, 1.0);
   check<int64_t>("sample-every", sample_every, 1, 100000000);
@@ -131,6 +135,7 @@ nlohmann::json GanTrainOptions::to_json() const {
           {"label_smoothing", label_smoothing},
           {"augment", augment.to_string()},
           {"r1_gamma", r1_gamma},
+          {"style_mixing", style_mixing},
           {"gp_lambda", gp_lambda},
           {"ema_decay", ema_decay},
           {"collapse_warn", collapse_warn},
@@ -159,6 +164,7 @@ GanTrainOptions GanTrainOptions::from_json(const nlohmann::json& j) {
   o.label_smoothing = j.at("label_smoothing");
   o.augment = AugmentPolicy::parse(j.at("augment").get<std::string>());
   o.r1_gamma = j.at("r1_gamma");
+  o.style_mixing = j.value("style_mixing", o.style_mixing);
   o.gp_lambda = j.at("gp_lambda");
   o.ema_decay = j.at("ema_decay");
   o.collapse_warn = j.at("collapse_warn");
@@ -171,6 +177,14 @@ GanTrainOptions GanTrainOptions::from_json(const nlohmann::json& j) {
   o.precision = j.value("precision", std::string("fp32"));
   o.validate();
   return o;
+}
+
+torch::Tensor rpgan_loss(const torch::Tensor& a, const torch::Tensor& b) {
+  return F::softplus(b - a).mean();
+}
+
+double default_rpgan_gamma(int64_t resolution, int64_t batch) {
+  return 0.0002 * double(resolution * resolution) / double(batch);
 }
 
 torch::Tensor mean_pairwise_distance(const torch::Tensor& images) {
@@ -188,6 +202,9 @@ GanTrainer::GanTrainer(GanTrainOptions options, ImageSet data,
       run_dir_(std::move(run_dir)),
       parallel_(std::move(parallel)) {
   options_.validate();
+  if (options_.loss == GanLoss::RPGAN && options_.r1_gamma == 0)
+    options_.r1_gamma =
+        default_rpgan_gamma(options_.model.resolution, options_.batch);
   device_ = parse_device(options_.device);
   precision_ = resolve_training_precision(options_.precision, device_);
   if (options_.batch % world_size() != 0)
@@ -288,6 +305,25 @@ std::vector<torch::Tensor> GanTrainer::real_batch() {
 std::vector<torch::Tensor> GanTrainer::fake_images(const torch::Tensor& z) {
   // bf16 convolutions when asked for; the images stay bf16 for D.
   AutocastGuard autocast(precision_, device_);
+  if (auto style = g_->stylegan()) {
+    auto ws = style->broadcast(style->mapping(z));
+    if (options_.style_mixing > 0) {
+      // Style mixing: from a random layer on, the ws of other latents.
+      // Drawn every time, so the random stream is the same either way.
+      auto z2 = share(
+          torch::randn({options_.batch, options_.model.latent_dim}, rng_));
+      const double u = torch::rand({1}, rng_).item<double>();
+      const int64_t cut =
+          torch::randint(1, style->num_ws(), {1}, rng_).item<int64_t>();
+      if (u < options_.style_mixing) {
+        auto ws2 = style->broadcast(style->mapping(z2));
+        ws = torch::cat(
+            {ws.narrow(1, 0, cut), ws2.narrow(1, cut, style->num_ws() - cut)},
+            1);
+      }
+    }
+    return {style->synthesis(ws, &rng_)};
+  }
   if (options_.model.multiscale) return g_->forward_multiscale(z);
   return {g_->forward(z)};
 }
@@ -342,6 +378,16 @@ GanStats GanTrainer::step() {
   const auto n = options_.batch, nz = options_.model.latent_dim;
   const auto local_n = n / world_size();
   const bool bce = options_.loss == GanLoss::BCE;
+  const bool rp = options_.loss == GanLoss::RPGAN;
+  // R1 (real) and R2 (fake): gamma/2 * E ||grad_x D(x)||^2.
+  auto gradient_penalty = [&](const torch::Tensor& logits,
+                              const std::vector<torch::Tensor>& inputs) {
+    auto grads = torch::autograd::grad({logits.sum()}, inputs, {}, true, true);
+    torch::Tensor penalty = torch::zeros({}, logits.options());
+    for (auto& gr : grads)
+      penalty = penalty + gr.pow(2).flatten(1).sum(1).mean();
+    return 0.5 * options_.r1_gamma * penalty;
+  };
   auto score = [&](const torch::Tensor& logits) {
     return (bce ? torch::sigmoid(logits) : logits).mean().item<double>();
   };
@@ -360,6 +406,8 @@ GanStats GanTrainer::step() {
     }
     if (options_.r1_gamma > 0)
       for (auto& r : real) r.requires_grad_(true);
+    if (rp && options_.r1_gamma > 0)
+      for (auto& f : fake) f.requires_grad_(true);
     auto real_logits = d_logits(real, augment_share(n));
     auto fake_logits = d_logits(fake, augment_share(n));
     torch::Tensor loss;
@@ -378,6 +426,9 @@ GanStats GanTrainer::step() {
         break;
       case GanLoss::WGANGP:
         loss = fake_logits.mean() - real_logits.mean();
+        break;
+      case GanLoss::RPGAN:
+        loss = rpgan_loss(real_logits, fake_logits);
         break;
     }
     std::vector<double> scalars{loss.item<double>(), score(real_logits),
@@ -399,14 +450,10 @@ GanStats GanTrainer::step() {
       for (auto& gr : grads) norm2 = norm2 + gr.pow(2).flatten(1).sum(1);
       loss = loss + options_.gp_lambda * (norm2.sqrt() - 1).pow(2).mean();
     }
-    if (options_.r1_gamma > 0) {
-      auto grads =
-          torch::autograd::grad({real_logits.sum()}, real, {}, true, true);
-      torch::Tensor penalty = torch::zeros({}, real_logits.options());
-      for (auto& gr : grads)
-        penalty = penalty + gr.pow(2).flatten(1).sum(1).mean();
-      loss = loss + 0.5 * options_.r1_gamma * penalty;
-    }
+    if (options_.r1_gamma > 0)
+      loss = loss + gradient_penalty(real_logits, real);
+    if (rp && options_.r1_gamma > 0)
+      loss = loss + gradient_penalty(fake_logits, fake);
     opt_d_->zero_grad();
     loss.backward();
     if (parallel_) parallel_->average_gradients(*d_);
@@ -420,9 +467,20 @@ GanStats GanTrainer::step() {
   for (auto& p : d_->parameters()) p.set_requires_grad(false);
   auto fake = fake_images(share(torch::randn({n, nz}, rng_)));
   auto logits = d_logits(fake, augment_share(n));
-  auto g_loss = bce ? F::binary_cross_entropy_with_logits(
-                          logits, torch::ones_like(logits))
-                    : -logits.mean();
+  torch::Tensor g_loss;
+  if (rp) {  // relative to a fresh real batch
+    torch::Tensor real_logits;
+    {
+      torch::NoGradGuard no_grad;
+      real_logits = d_logits(real_batch(), augment_share(n));
+    }
+    g_loss = rpgan_loss(logits, real_logits);
+  } else if (bce) {
+    g_loss =
+        F::binary_cross_entropy_with_logits(logits, torch::ones_like(logits));
+  } else {
+    g_loss = -logits.mean();
+  }
   opt_g_->zero_grad();
   g_loss.backward();
   if (parallel_) parallel_->average_gradients(*g_);

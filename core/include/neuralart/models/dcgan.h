@@ -5,6 +5,9 @@
 // RGB -> tanh. Discriminator: strided 4x4 convolutions down to 4x4 ->
 // (minibatch standard deviation) -> fully connected feature vector -> one
 // logit (real = 1, fake = 0).
+//
+// With arch "stylegan" the generator is a StyleGAN2-style one
+// (models/stylegan.h) and the discriminator stays this one.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -16,10 +19,12 @@
 #include <vector>
 
 #include "neuralart/models/layers.h"
+#include "neuralart/models/stylegan.h"
 
 namespace neuralart {
 
 struct DCGANOptions {
+  std::string arch = "dcgan";  // dcgan | stylegan (the generator's)
   int64_t latent_dim = 128;
   int64_t base_width = 64;       // channels just below the output resolution
   int64_t max_width = 512;       // cap on channels at low resolution
@@ -29,18 +34,24 @@ struct DCGANOptions {
   bool spectral_norm = false;    // in the discriminator
   bool minibatch_std = true;     // minibatch stddev feature in D
   bool multiscale = false;       // MSG-GAN: G emits, D reads every scale
+  // stylegan only: size of w and fully connected layers of the mapping.
+  int64_t w_dim = 128;
+  int64_t mapping_layers = 4;
+
+  bool is_stylegan() const { return arch == "stylegan"; }
 
   // Channels of the feature maps at spatial size `r`.
   int64_t width_at(int64_t r) const;
   // Resolutions 4, 8, ..., resolution.
   std::vector<int64_t> scales() const;
 
-  nlohmann::json to_json() const;  // {"name": "dcgan", ...}
+  nlohmann::json to_json() const;  // {"name": "dcgan" | "stylegan", ...}
   // Throws InvalidArgument naming the bad field.
   static DCGANOptions from_json(const nlohmann::json& j);
   void validate() const;
 };
 
+// The generator of either architecture (the name is kept for the API).
 class DCGANGeneratorImpl : public torch::nn::Module {
  public:
   explicit DCGANGeneratorImpl(const DCGANOptions& options);
@@ -50,10 +61,13 @@ class DCGANGeneratorImpl : public torch::nn::Module {
   std::vector<torch::Tensor> forward_multiscale(torch::Tensor z);
 
   const DCGANOptions& options() const { return options_; }
+  // The StyleGAN generator inside (arch stylegan), else null.
+  StyleGANGenerator stylegan() const { return stylegan_; }
 
  private:
   torch::Tensor activate(torch::Tensor x, size_t norm_index);
   DCGANOptions options_;
+  StyleGANGenerator stylegan_{nullptr};
   torch::nn::Linear fc{nullptr};
   torch::nn::ModuleList convs{nullptr};   // one per upsampling stage
   torch::nn::ModuleList norms{nullptr};   // BatchNorm2d when g_norm=batch

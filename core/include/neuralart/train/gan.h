@@ -21,7 +21,9 @@ namespace neuralart {
 
 class DataParallel;
 
-enum class GanLoss { BCE, Hinge, WGANGP };
+// RPGAN: the relativistic pairing loss with R1 and R2 penalties (R3GAN,
+// Huang et al. 2025): D sees softplus(D(fake) - D(real)) for pairs.
+enum class GanLoss { BCE, Hinge, WGANGP, RPGAN };
 GanLoss gan_loss_from_string(const std::string& name);
 std::string to_string(GanLoss loss);
 
@@ -37,7 +39,10 @@ struct GanTrainOptions {
   double skip_d_below = 0.0;          // skip D while its loss < this (0: off)
   double label_smoothing = 0.0;       // real target = 1 - s (BCE)
   AugmentPolicy augment;
-  double r1_gamma = 0.0;        // R1 penalty weight on real data
+  // R1 penalty weight on real data; with rpgan also R2's on fakes, and 0
+  // there means default_rpgan_gamma() (resolved by the trainer).
+  double r1_gamma = 0.0;
+  double style_mixing = 0.9;    // stylegan: share of batches mixing two ws
   double gp_lambda = 10.0;      // WGAN-GP penalty weight
   double ema_decay = 0.999;     // 0 disables the EMA generator
   double collapse_warn = 0.35;  // warn when diversity ratio < this
@@ -74,6 +79,14 @@ struct GanCallbacks {
   std::function<void(const std::string&)> on_warning;
   const std::atomic<bool>* stop = nullptr;  // set by a Ctrl-C handler
 };
+
+// The relativistic pairing loss, mean softplus(-(a - b)): D minimises
+// rpgan_loss(D(real), D(fake)), G rpgan_loss(D(fake), D(real)).
+torch::Tensor rpgan_loss(const torch::Tensor& a, const torch::Tensor& b);
+
+// RPGAN's R1/R2 weight when none is given: StyleGAN2-ADA's heuristic
+// 0.0002 * resolution^2 / batch.
+double default_rpgan_gamma(int64_t resolution, int64_t batch);
 
 // Diversity of a batch: mean pairwise L2 distance between images.
 torch::Tensor mean_pairwise_distance(const torch::Tensor& images);
