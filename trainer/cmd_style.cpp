@@ -24,6 +24,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
+constexpr int64_t kContentSize = 512;  // --content-size 0
+constexpr double kBaseLr = 0.01;       // --lr left out with --base
+
 // Every image of DIR, shorter side resized to `size`, as uint8 [3, H, W].
 std::vector<torch::Tensor> load_content(const std::string& dir, int64_t size,
                                         int64_t max_images) {
@@ -63,18 +66,21 @@ int run_style(const std::vector<std::string>& args) {
     ("size", po::value<int64_t>()->default_value(256),
      "random crop side in pixels, [32, 2048]")
     ("style-size", po::value<int64_t>()->default_value(0),
-     "shorter side of the style images, [32, 4096] (0: same as --size)")
+     "shorter side of the style images, [32, 4096] (0: the content size,\n"
+     "so painting and photos share one scale)")
     ("content-size", po::value<int64_t>()->default_value(0),
      "shorter side the content images are resized to before cropping,\n"
-     "[32, 4096] (0: same as --size, whole images); train at the scale\n"
-     "the model will restyle")
+     "[32, 4096] (0: 512, or --size when larger): train at the scale\n"
+     "the model will restyle; a network paints strokes of a fixed size\n"
+     "in pixels")
     ("batch", po::value<int64_t>()->default_value(4), "batch size, [1, 256]")
     ("steps", po::value<int64_t>(),
      "training steps, [1, 1e8] (default 2000 unless --epochs)")
     ("epochs", po::value<double>(),
      "passes over the content images instead of --steps, (0, 10000]")
     ("lr", real_value<double>(1e-3),
-     "Adam learning rate, [1e-7, 1]")
+     "Adam learning rate, [1e-7, 1]; 0.01 when left out with --base\n"
+     "(only a style's vectors train)")
     ("lr-schedule", po::value<std::string>()->default_value("constant"),
      "learning-rate schedule: constant, linear (decay to 0) or cosine")
     ("width", po::value<int64_t>()->default_value(32),
@@ -148,11 +154,13 @@ int run_style(const std::vector<std::string>& args) {
   check_range<int64_t>("size", o.size, 32, 2048);
   int64_t style_size = vm["style-size"].as<int64_t>();
   if (style_size != 0) check_range<int64_t>("style-size", style_size, 32, 4096);
-  if (style_size == 0) style_size = o.size;
   int64_t content_size = vm["content-size"].as<int64_t>();
   if (content_size != 0)
     check_range<int64_t>("content-size", content_size, 32, 4096);
-  if (content_size == 0) content_size = o.size;
+  // The scale the models are used at (docs/style.md, issue #17): photos at
+  // 512 px with the painting at the same scale, cropped to --size.
+  if (content_size == 0) content_size = std::max<int64_t>(kContentSize, o.size);
+  if (style_size == 0) style_size = content_size;
   if (content_size < o.size)
     throw UsageError("--content-size " + std::to_string(content_size) +
                      " is smaller than the crop --size " +
@@ -174,6 +182,9 @@ int run_style(const std::vector<std::string>& args) {
   }
   o.lr = vm["lr"].as<double>();
   check_range("lr", o.lr, 1e-7, 1.0);
+  // A base's style vectors are a few numbers each: a larger step suits them
+  // (measured in docs/style.md).
+  if (vm.count("base") && vm["lr"].defaulted()) o.lr = kBaseLr;
   o.lr_schedule = vm["lr-schedule"].as<std::string>();
   if (o.lr_schedule != "constant" && o.lr_schedule != "linear" &&
       o.lr_schedule != "cosine")

@@ -232,6 +232,22 @@ TEST(CliStyle, ContentSizeIsRecorded) {
   EXPECT_EQ(meta.provenance.at("content").at("shorter_side"), 40);
 }
 
+// Left out, the scales are the ones the models are used at: photos at
+// 512 px (cropped to --size) and the painting at the photos' scale.
+TEST(CliStyle, DefaultScalesAreTheScaleOfUse) {
+  Images im;
+  const auto model = im.dir.file("m.bundle");
+  auto r = run("style --style " + im.style + " --content " + im.folder +
+               " --size 32 --batch 2 --width 4 --res-blocks 1 --steps 1 "
+               "--threads 1 --preview-every 0 --out " +
+               model);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto meta = read_bundle_meta(model);
+  EXPECT_EQ(meta.provenance.at("content").at("shorter_side"), 512);
+  EXPECT_EQ(meta.provenance.at("style_shorter_side"), 512);
+  EXPECT_DOUBLE_EQ(meta.provenance.at("training").at("lr").get<double>(), 1e-3);
+}
+
 // A new painting added to a trained model: the base's convolutions and
 // styles are kept bit for bit, the new style's vectors train, and a base
 // that does not fit is refused with its name and the reason.
@@ -247,13 +263,15 @@ TEST(CliStyle, BaseAddsAStyleAndKeepsTheBase) {
   const auto added = im.dir.file("added.bundle");
   r = run("style --base " + base + " --style " + im.style2 +
           " --style-names waves --content " + im.folder +
-          " --size 32 --batch 2 --steps 4 --lr 0.05 --threads 1 "
+          " --size 32 --batch 2 --steps 4 --threads 1 "
           "--preview-every 0 --out " +
           added);
   ASSERT_EQ(r.code, 0) << r.out;
   const auto meta = read_bundle_meta(added);
   EXPECT_EQ(meta.styles, nlohmann::json({"dots", "waves"}));
   EXPECT_EQ(meta.provenance.at("base").at("path"), base);
+  // --lr left out: the base's larger default step.
+  EXPECT_DOUBLE_EQ(meta.provenance.at("training").at("lr").get<double>(), 0.01);
   auto a = read_bundle(base), b = read_bundle(added);
   for (const auto& [name, t] : a.tensors) {
     const auto& u = b.tensors.at(name);
