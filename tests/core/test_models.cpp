@@ -474,3 +474,20 @@ TEST(StyleGAN, BadOptions_n) {
   EXPECT_THROW(g->forward(torch::randn({1, 9})), c10::Error);
   EXPECT_THROW(g->stylegan()->synthesis(torch::randn({1, 7, 16})), c10::Error);
 }
+
+TEST(StyleGAN, OneImageFastPathIsTheBatchPath) {
+  // Inference on one image folds the modulation into the weights; a batch
+  // modulates the activations. Same images either way.
+  torch::manual_seed(5);
+  DCGANGenerator g(tiny_stylegan());
+  torch::NoGradGuard no_grad;
+  for (auto& p : g->named_parameters())
+    if (p.key().find("noise_strength") != std::string::npos)
+      p.value().fill_(0.4);
+  g->eval();
+  auto z = torch::randn({2, 8});
+  auto batch = g->forward(z);
+  for (int i = 0; i < 2; ++i)
+    EXPECT_TRUE(torch::allclose(g->forward(z.narrow(0, i, 1))[0], batch[i],
+                                1e-4, 1e-5));
+}

@@ -60,12 +60,16 @@ torch::Tensor ModulatedConvImpl::forward(torch::Tensor x,
   if (!synthesis_layer_) styles = styles / std::sqrt(double(x.size(1) * k * k));
   if (upsample_)
     x = torch::upsample_bilinear2d(x, {x.size(2) * 2, x.size(3) * 2}, false);
+  torch::Tensor demod;  // each output channel back to unit variance
+  if (synthesis_layer_) {
+    auto w2 = weight.square().sum({2, 3});  // [out, in]
+    demod = torch::rsqrt(torch::matmul(styles.square(), w2.t()) + 1e-8);
+  }
+  if (n == 1 && !is_training() && !noise)
+    return forward_single(x, styles, demod);
   x = x * styles.view({n, -1, 1, 1});
   x = torch::conv2d(x, weight, {}, 1, k / 2);
   if (!synthesis_layer_) return x + bias.view({1, -1, 1, 1});
-  // Demodulation: each output channel back to unit variance.
-  auto w2 = weight.square().sum({2, 3});  // [out, in]
-  auto demod = torch::rsqrt(torch::matmul(styles.square(), w2.t()) + 1e-8);
   x = x * demod.view({n, -1, 1, 1});
   auto per_pixel = noise
                        ? torch::randn({n, 1, resolution_, resolution_}, *noise)
@@ -73,6 +77,22 @@ torch::Tensor ModulatedConvImpl::forward(torch::Tensor x,
                        : noise_const.view({1, 1, resolution_, resolution_});
   x = x + per_pixel * noise_strength;
   return lrelu_gain(x + bias.view({1, -1, 1, 1}));
+}
+
+torch::Tensor ModulatedConvImpl::forward_single(const torch::Tensor& x,
+                                                const torch::Tensor& styles,
+                                                const torch::Tensor& demod) {
+  // One image: styles, demodulation and the activation gain folded into
+  // the weights (a plain convolution, not a grouped one), two passes over
+  // the activations instead of six.
+  auto w = weight * styles.view({1, -1, 1, 1});
+  if (!synthesis_layer_)
+    return torch::conv2d(x, w, bias, 1, weight.size(2) / 2);
+  w = w * (demod.view({-1, 1, 1, 1}) * kActGain);
+  auto y = torch::conv2d(x, w, bias * kActGain, 1, weight.size(2) / 2);
+  y.add_(noise_const.view({1, 1, resolution_, resolution_}) *
+         (noise_strength * kActGain));
+  return torch::leaky_relu_(y, kLeak);
 }
 
 StyleGANGeneratorImpl::StyleGANGeneratorImpl(const DCGANOptions& options)

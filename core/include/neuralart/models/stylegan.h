@@ -52,6 +52,10 @@ class ModulatedConvImpl : public torch::nn::Module {
                         at::Generator* noise);
 
  private:
+  // Inference on one image: the modulation folded into the weights.
+  torch::Tensor forward_single(const torch::Tensor& x,
+                               const torch::Tensor& styles,
+                               const torch::Tensor& demod);
   EqualLinear affine{nullptr};
   torch::Tensor weight, bias, noise_strength, noise_const;
   int64_t resolution_;
