@@ -16,6 +16,10 @@ function(neuralart_target_defaults target)
     target_compile_options(${target} PRIVATE
       $<$<CXX_COMPILER_ID:GNU,Clang>:-pthread>)
   endif()
+  if(NEURALART_UNITY)
+    set_target_properties(${target} PROPERTIES UNITY_BUILD ON
+      UNITY_BUILD_BATCH_SIZE ${NEURALART_UNITY_BATCH})
+  endif()
   if(NEURALART_SANITIZE)
     target_compile_options(${target} PRIVATE
       -fsanitize=${NEURALART_SANITIZE} -fno-omit-frame-pointer)
@@ -47,6 +51,7 @@ function(neuralart_torch_pch_owner)
     add_library(neuralart_pch OBJECT ${PROJECT_SOURCE_DIR}/cmake/pch.cpp)
     target_link_libraries(neuralart_pch PRIVATE ${TORCH_LIBRARIES})
     neuralart_target_defaults(neuralart_pch)
+    set_target_properties(neuralart_pch PROPERTIES UNITY_BUILD OFF)
     target_precompile_headers(neuralart_pch PRIVATE <torch/torch.h>)
   endif()
 endfunction()

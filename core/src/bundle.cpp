@@ -17,10 +17,6 @@ namespace {
 constexpr const char* kMetaKey = "neuralart";
 constexpr const char* kFormatName = "neuralart-bundle";
 
-[[noreturn]] void fail(const std::string& origin, const std::string& what) {
-  throw BundleError(origin + ": " + what);
-}
-
 }  // namespace
 
 std::string to_string(ModelKind kind) {
@@ -40,37 +36,38 @@ json BundleMeta::to_json() const {
 
 BundleMeta BundleMeta::from_json(const json& j, const std::string& origin) {
   if (!j.is_object() || j.value("format", "") != kFormatName)
-    fail(origin, "not a neuralart bundle (metadata lacks format '" +
-                     std::string(kFormatName) + "')");
+    fail_bundle(origin, "not a neuralart bundle (metadata lacks format '" +
+                            std::string(kFormatName) + "')");
   BundleMeta m;
   const auto version = j.value("format_version", "");
   if (std::sscanf(version.c_str(), "%d.%d", &m.format_major, &m.format_minor) !=
       2)
-    fail(origin, "malformed format_version '" + version + "'");
+    fail_bundle(origin, "malformed format_version '" + version + "'");
   if (m.format_major > kBundleFormatMajor)
-    fail(origin, "bundle format " + version +
-                     " is newer than this build reads (" +
-                     std::to_string(kBundleFormatMajor) +
-                     ".x); upgrade "
-                     "neuralart to load it");
+    fail_bundle(origin, "bundle format " + version +
+                            " is newer than this build reads (" +
+                            std::to_string(kBundleFormatMajor) +
+                            ".x); upgrade "
+                            "neuralart to load it");
   const auto kind = j.value("kind", "");
   if (kind == "generator") {
     m.kind = ModelKind::Generator;
   } else if (kind == "style") {
     m.kind = ModelKind::Style;
   } else {
-    fail(origin,
-         "unknown model kind '" + kind + "' (expected generator or style)");
+    fail_bundle(origin, "unknown model kind '" + kind +
+                            "' (expected generator or style)");
   }
   m.arch = j.value("arch", json::object());
   if (!m.arch.is_object() || !m.arch.contains("name") ||
       !m.arch["name"].is_string())
-    fail(origin, "metadata lacks an architecture name");
+    fail_bundle(origin, "metadata lacks an architecture name");
   m.io = j.value("io", json::object());
   m.styles = j.value("styles", json::array());
   m.provenance = j.value("provenance", json::object());
   if (!m.io.is_object() || !m.styles.is_array() || !m.provenance.is_object())
-    fail(origin, "metadata fields io, styles or provenance are malformed");
+    fail_bundle(origin,
+                "metadata fields io, styles or provenance are malformed");
   return m;
 }
 
@@ -100,12 +97,12 @@ namespace {
 BundleMeta meta_of(const TensorFile& file, const std::string& path) {
   auto it = file.metadata.find(kMetaKey);
   if (it == file.metadata.end())
-    fail(path, "not a neuralart bundle (no 'neuralart' metadata)");
+    fail_bundle(path, "not a neuralart bundle (no 'neuralart' metadata)");
   json j;
   try {
     j = json::parse(it->second);
   } catch (const json::exception& e) {
-    fail(path, std::string("metadata is not valid JSON: ") + e.what());
+    fail_bundle(path, std::string("metadata is not valid JSON: ") + e.what());
   }
   return BundleMeta::from_json(j, path);
 }
@@ -132,13 +129,14 @@ void load_weights(const Bundle& bundle, torch::nn::Module& module) {
   auto match = [&](const std::string& name, const torch::Tensor& target) {
     auto it = bundle.tensors.find(name);
     if (it == bundle.tensors.end())
-      fail(bundle.path, "weights lack tensor '" + name +
-                            "' (architecture does not match the metadata)");
+      fail_bundle(bundle.path,
+                  "weights lack tensor '" + name +
+                      "' (architecture does not match the metadata)");
     if (it->second.sizes() != target.sizes()) {
       std::ostringstream msg;
       msg << "tensor '" << name << "' has shape " << it->second.sizes()
           << ", the model expects " << target.sizes();
-      fail(bundle.path, msg.str());
+      fail_bundle(bundle.path, msg.str());
     }
     copies.emplace_back(target, it->second);
     unused.erase(name);
@@ -146,8 +144,8 @@ void load_weights(const Bundle& bundle, torch::nn::Module& module) {
   for (const auto& p : module.named_parameters()) match(p.key(), p.value());
   for (const auto& b : module.named_buffers()) match(b.key(), b.value());
   if (!unused.empty())
-    fail(bundle.path, "weights hold tensor '" + *unused.begin() +
-                          "' that the model does not have");
+    fail_bundle(bundle.path, "weights hold tensor '" + *unused.begin() +
+                                 "' that the model does not have");
   // Everything matched: only now touch the module (all or nothing).
   torch::NoGradGuard no_grad;
   for (auto& [target, source] : copies) target.copy_(source);

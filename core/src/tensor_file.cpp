@@ -52,10 +52,6 @@ const DType* dtype_named(const std::string& name) {
   return nullptr;
 }
 
-[[noreturn]] void fail(const std::string& origin, const std::string& what) {
-  throw BundleError(origin + ": " + what);
-}
-
 }  // namespace
 
 uint32_t crc32(const uint8_t* data, size_t size, uint32_t crc) {
@@ -141,22 +137,24 @@ void write_tensor_file(const std::string& path, const TensorFile& file) {
 TensorFile parse_tensor_file(const uint8_t* data, size_t size,
                              const std::string& origin) {
   if (size < 8)
-    fail(origin, "file is truncated (shorter than its 8-byte header length)");
+    fail_bundle(origin,
+                "file is truncated (shorter than its 8-byte header length)");
   uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | data[i];
   if (n < 2 || n > kMaxHeaderBytes)
-    fail(origin, "not a neuralart bundle (header length " + std::to_string(n) +
-                     " is implausible)");
+    fail_bundle(origin, "not a neuralart bundle (header length " +
+                            std::to_string(n) + " is implausible)");
   if (n > size - 8)
-    fail(origin, "file is truncated (header needs " + std::to_string(n) +
-                     " bytes, " + std::to_string(size - 8) + " present)");
+    fail_bundle(origin, "file is truncated (header needs " + std::to_string(n) +
+                            " bytes, " + std::to_string(size - 8) +
+                            " present)");
   json header;
   try {
     header = json::parse(data + 8, data + 8 + n);
   } catch (const json::exception& e) {
-    fail(origin, std::string("header is not valid JSON: ") + e.what());
+    fail_bundle(origin, std::string("header is not valid JSON: ") + e.what());
   }
-  if (!header.is_object()) fail(origin, "header is not a JSON object");
+  if (!header.is_object()) fail_bundle(origin, "header is not a JSON object");
   const uint8_t* buffer = data + 8 + n;
   const uint64_t buffer_size = size - 8 - n;
 
@@ -166,10 +164,12 @@ TensorFile parse_tensor_file(const uint8_t* data, size_t size,
     const std::string& name = it.key();
     const json& entry = it.value();
     if (name == "__metadata__") {
-      if (!entry.is_object()) fail(origin, "__metadata__ is not an object");
+      if (!entry.is_object())
+        fail_bundle(origin, "__metadata__ is not an object");
       for (auto m = entry.begin(); m != entry.end(); ++m) {
         if (!m.value().is_string())
-          fail(origin, "metadata value '" + m.key() + "' is not a string");
+          fail_bundle(origin,
+                      "metadata value '" + m.key() + "' is not a string");
         file.metadata[m.key()] = m.value().get<std::string>();
       }
       continue;
@@ -177,34 +177,34 @@ TensorFile parse_tensor_file(const uint8_t* data, size_t size,
     const std::string where = "tensor '" + name + "'";
     if (!entry.is_object() || !entry.contains("dtype") ||
         !entry.contains("shape") || !entry.contains("data_offsets"))
-      fail(origin, where + " lacks dtype, shape or data_offsets");
+      fail_bundle(origin, where + " lacks dtype, shape or data_offsets");
     const auto& jt = entry["dtype"];
     const DType* d =
         jt.is_string() ? dtype_named(jt.get<std::string>()) : nullptr;
-    if (!d) fail(origin, where + " has an unsupported dtype");
+    if (!d) fail_bundle(origin, where + " has an unsupported dtype");
     const auto& js = entry["shape"];
     if (!js.is_array() || js.size() > 8)
-      fail(origin, where + " has a malformed shape");
+      fail_bundle(origin, where + " has a malformed shape");
     std::vector<int64_t> shape;
     uint64_t numel = 1;
     for (const auto& dim : js) {
       if (!dim.is_number_unsigned())
-        fail(origin, where + " has a negative or non-integer dimension");
+        fail_bundle(origin, where + " has a negative or non-integer dimension");
       uint64_t v = dim.get<uint64_t>();
       if (v > buffer_size || (v && numel > buffer_size / v))
-        fail(origin, where + " declares more data than the file holds");
+        fail_bundle(origin, where + " declares more data than the file holds");
       numel *= v;
       shape.push_back(static_cast<int64_t>(v));
     }
     const auto& jo = entry["data_offsets"];
     if (!jo.is_array() || jo.size() != 2 || !jo[0].is_number_unsigned() ||
         !jo[1].is_number_unsigned())
-      fail(origin, where + " has malformed data_offsets");
+      fail_bundle(origin, where + " has malformed data_offsets");
     uint64_t begin = jo[0].get<uint64_t>(), end = jo[1].get<uint64_t>();
     if (begin > end || end > buffer_size)
-      fail(origin, where + " lies outside the file (truncated?)");
+      fail_bundle(origin, where + " lies outside the file (truncated?)");
     if (end - begin != numel * d->size)
-      fail(origin, where + " size does not match its shape and dtype");
+      fail_bundle(origin, where + " size does not match its shape and dtype");
     ranges.emplace_back(begin, end);
     auto t = torch::empty(shape, torch::TensorOptions().dtype(d->type));
     if (numel) std::memcpy(t.data_ptr(), buffer + begin, end - begin);
@@ -214,18 +214,18 @@ TensorFile parse_tensor_file(const uint8_t* data, size_t size,
   std::sort(ranges.begin(), ranges.end());
   uint64_t expect = 0;
   for (const auto& [b, e] : ranges) {
-    if (b != expect) fail(origin, "tensor data overlaps or leaves gaps");
+    if (b != expect) fail_bundle(origin, "tensor data overlaps or leaves gaps");
     expect = e;
   }
   if (expect != buffer_size)
-    fail(origin, "file has " + std::to_string(buffer_size - expect) +
-                     " unexpected trailing bytes");
+    fail_bundle(origin, "file has " + std::to_string(buffer_size - expect) +
+                            " unexpected trailing bytes");
   auto crc_it = file.metadata.find(kChecksumKey);
   if (crc_it != file.metadata.end()) {
     // Tensors are stored in name order, which is the order written.
     const uint32_t actual = crc32(buffer, buffer_size);
     if (std::to_string(actual) != crc_it->second)
-      fail(origin, "weights are corrupt (checksum mismatch)");
+      fail_bundle(origin, "weights are corrupt (checksum mismatch)");
     file.metadata.erase(crc_it);
   }
   return file;
@@ -233,14 +233,15 @@ TensorFile parse_tensor_file(const uint8_t* data, size_t size,
 
 TensorFile read_tensor_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) fail(path, std::string("cannot open: ") + std::strerror(errno));
+  if (!in)
+    fail_bundle(path, std::string("cannot open: ") + std::strerror(errno));
   const auto end = in.tellg();
-  if (end < 0) fail(path, "cannot read (is it a folder?)");
+  if (end < 0) fail_bundle(path, "cannot read (is it a folder?)");
   std::vector<uint8_t> bytes(static_cast<size_t>(end));
   in.seekg(0);
   if (!bytes.empty() &&
       !in.read(reinterpret_cast<char*>(bytes.data()), bytes.size()))
-    fail(path, "read error");
+    fail_bundle(path, "read error");
   return parse_tensor_file(bytes.data(), bytes.size(), path);
 }
 

@@ -19,10 +19,6 @@
 namespace neuralart {
 namespace {
 
-[[noreturn]] void fail(const std::string& origin, const std::string& what) {
-  throw BundleError(origin + ": " + what);
-}
-
 // Little-endian integers at p (the caller checked the bounds).
 uint64_t le(const uint8_t* p, int bytes) {
   uint64_t v = 0;
@@ -131,16 +127,16 @@ class Unpickler {
     return dicts_.at(static_cast<size_t>(v.i));
   }
   [[noreturn]] void corrupt(const std::string& what) const {
-    fail(origin_,
-         "corrupt pickle at byte " + std::to_string(op_pos_) + ": " + what);
+    fail_bundle(origin_, "corrupt pickle at byte " + std::to_string(op_pos_) +
+                             ": " + what);
   }
   const std::string& origin() const { return origin_; }
 
  private:
   const uint8_t* take(size_t n) {
     if (n > size_ - pos_)
-      fail(origin_, "truncated: the pickle at byte " + std::to_string(op_pos_) +
-                        " runs past the end");
+      fail_bundle(origin_, "truncated: the pickle at byte " +
+                               std::to_string(op_pos_) + " runs past the end");
     const uint8_t* p = data_ + pos_;
     pos_ += n;
     return p;
@@ -148,15 +144,16 @@ class Unpickler {
   uint64_t uint(int bytes) { return le(take(bytes), bytes); }
   std::string string(uint64_t n) {
     if (n > size_ - pos_)
-      fail(origin_, "truncated: a string at byte " + std::to_string(op_pos_) +
-                        " runs past the end");
+      fail_bundle(origin_, "truncated: a string at byte " +
+                               std::to_string(op_pos_) + " runs past the end");
     const auto* p = reinterpret_cast<const char*>(take(n));
     return std::string(p, n);
   }
   std::string line() {
     const uint8_t* start = data_ + pos_;
     const void* nl = std::memchr(start, '\n', size_ - pos_);
-    if (!nl) fail(origin_, "truncated: an unterminated name in the pickle");
+    if (!nl)
+      fail_bundle(origin_, "truncated: an unterminated name in the pickle");
     const size_t n = static_cast<const uint8_t*>(nl) - start;
     pos_ += n + 1;
     return std::string(reinterpret_cast<const char*>(start), n);
@@ -459,10 +456,11 @@ Value Unpickler::load() {
       default: {
         char hex[8];
         std::snprintf(hex, sizeof hex, "0x%02x", op);
-        fail(origin_, std::string("pickle opcode ") + hex + " at byte " +
-                          std::to_string(op_pos_) +
-                          " is not one torch.save writes for a state dict "
-                          "(only tensors and plain containers are read)");
+        fail_bundle(origin_,
+                    std::string("pickle opcode ") + hex + " at byte " +
+                        std::to_string(op_pos_) +
+                        " is not one torch.save writes for a state dict "
+                        "(only tensors and plain containers are read)");
       }
     }
   }
@@ -499,11 +497,12 @@ Value Unpickler::call(const Value& fn, const Value& args) {
       corrupt(name + " without a tensor");
     return a[0];
   }
-  fail(origin_,
-       "holds a pickled '" + name +
-           "' object, which is not read (only tensors and plain "
-           "containers are; a whole pickled model must be saved again as "
-           "its state dict: torch.save(model.state_dict(), FILE))");
+  fail_bundle(
+      origin_,
+      "holds a pickled '" + name +
+          "' object, which is not read (only tensors and plain "
+          "containers are; a whole pickled model must be saved again as "
+          "its state dict: torch.save(model.state_dict(), FILE))");
 }
 
 // _rebuild_tensor(_v2)(storage, offset, size, stride, ...): a view.
@@ -544,9 +543,10 @@ Value Unpickler::rebuild_tensor(const std::vector<Value>& a) {
   // A view inside its storage, and no bigger than it (no broadcast views:
   // a state dict does not need them, and they could ask for any size).
   if (a[1].i < 0 || last >= storage.numel() || numel > storage.numel())
-    fail(origin_, "a tensor of shape " + c10::str(c10::IntArrayRef(sizes)) +
-                      " does not fit its storage of " +
-                      std::to_string(storage.numel()) + " elements");
+    fail_bundle(origin_, "a tensor of shape " +
+                             c10::str(c10::IntArrayRef(sizes)) +
+                             " does not fit its storage of " +
+                             std::to_string(storage.numel()) + " elements");
   v.tensor = storage.as_strided(sizes, strides, a[1].i);
   return v;
 }
@@ -569,7 +569,7 @@ StorageRef storage_ref(Unpickler& u, const Value& pid, size_t parts) {
     u.corrupt("malformed storage reference");
   auto it = storage_types().find(*p[1].s);
   if (it == storage_types().end())
-    fail(u.origin(), "storage type '" + *p[1].s + "' is not supported");
+    fail_bundle(u.origin(), "storage type '" + *p[1].s + "' is not supported");
   StorageRef ref{*p[2].s, it->second, p[4].i, 0};
   const auto elem = c10::elementSize(ref.dtype);
   if (ref.numel < 0 || static_cast<uint64_t>(ref.numel) >
@@ -583,19 +583,20 @@ StorageRef storage_ref(Unpickler& u, const Value& pid, size_t parts) {
 TorchStateDict to_state_dict(const Unpickler& u, const Value& root,
                              const std::string& format) {
   if (root.kind != Value::Kind::Dict)
-    fail(u.origin(), "holds " + describe(root) +
-                         ", not a state dict (a dict of names to tensors)");
+    fail_bundle(u.origin(),
+                "holds " + describe(root) +
+                    ", not a state dict (a dict of names to tensors)");
   TorchStateDict sd;
   sd.format = format;
   std::map<std::string, size_t> index;
   for (const auto& [k, v] : u.pairs(root)) {
     if (k.kind != Value::Kind::String)
-      fail(u.origin(), "holds a dict whose key is " + describe(k) +
-                           ", not a state dict (names to tensors)");
+      fail_bundle(u.origin(), "holds a dict whose key is " + describe(k) +
+                                  ", not a state dict (names to tensors)");
     if (v.kind != Value::Kind::Tensor)
-      fail(u.origin(), "entry '" + *k.s + "' is " + describe(v) +
-                           ", not a tensor: not a state dict (names to "
-                           "tensors)");
+      fail_bundle(u.origin(), "entry '" + *k.s + "' is " + describe(v) +
+                                  ", not a tensor: not a state dict (names to "
+                                  "tensors)");
     auto [it, fresh] = index.emplace(*k.s, sd.entries.size());
     if (fresh)
       sd.entries.emplace_back(*k.s, v.tensor);
@@ -622,7 +623,7 @@ struct ZipEntry {
 std::map<std::string, ZipEntry> zip_directory(const uint8_t* data, size_t size,
                                               const std::string& origin) {
   auto bad = [&](const std::string& what) {
-    fail(origin, "corrupt zip archive: " + what);
+    fail_bundle(origin, "corrupt zip archive: " + what);
   };
   // The end-of-central-directory record: 22 bytes and a comment.
   if (size < 22) bad("too short");
@@ -636,9 +637,10 @@ std::map<std::string, ZipEntry> zip_directory(const uint8_t* data, size_t size,
   const uint64_t dir_size = le(data + eocd + 12, 4);
   const uint64_t dir_offset = le(data + eocd + 16, 4);
   if (count == 0xFFFF || dir_size == 0xFFFFFFFF || dir_offset == 0xFFFFFFFF)
-    fail(origin,
-         "is a zip64 archive (over 4 GiB or 65535 entries), which is not "
-         "supported");
+    fail_bundle(
+        origin,
+        "is a zip64 archive (over 4 GiB or 65535 entries), which is not "
+        "supported");
   if (dir_offset > eocd || dir_size > eocd - dir_offset)
     bad("central directory outside the file");
   std::map<std::string, ZipEntry> entries;
@@ -686,31 +688,33 @@ TorchStateDict parse_zip(const uint8_t* data, size_t size,
     }
   }
   if (prefix.empty()) {
-    fail(origin, "is a zip archive without data.pkl: not a torch.save file");
+    fail_bundle(origin,
+                "is a zip archive without data.pkl: not a torch.save file");
   }
   const auto code = entries.lower_bound(prefix + "code/");
   if (entries.count(prefix + "constants.pkl") ||
       (code != entries.end() && code->first.rfind(prefix + "code/", 0) == 0))
-    fail(origin,
-         "is a TorchScript module, not a state dict (the styletransfer "
-         "element loads TorchScript files directly)");
+    fail_bundle(origin,
+                "is a TorchScript module, not a state dict (the styletransfer "
+                "element loads TorchScript files directly)");
   // Entries may overlap in a hostile archive: those read must together
   // still fit in the file (which also bounds the CRC work).
   uint64_t read = 0;
   auto record = [&](const std::string& name) -> const ZipEntry& {
     auto it = entries.find(prefix + name);
     if (it == entries.end())
-      fail(origin, "zip archive lacks '" + prefix + name + "'");
+      fail_bundle(origin, "zip archive lacks '" + prefix + name + "'");
     const auto& e = it->second;
     if (!e.stored)
-      fail(origin, "zip entry '" + prefix + name +
-                       "' is compressed; torch.save stores entries "
-                       "uncompressed, and only such archives are read");
+      fail_bundle(origin, "zip entry '" + prefix + name +
+                              "' is compressed; torch.save stores entries "
+                              "uncompressed, and only such archives are read");
     read += e.size;
-    if (read > size) fail(origin, "corrupt zip archive: entries overlap");
+    if (read > size)
+      fail_bundle(origin, "corrupt zip archive: entries overlap");
     if (crc32(data + e.offset, e.size) != e.crc)
-      fail(origin, "zip entry '" + prefix + name +
-                       "' fails its CRC-32 check (the file is corrupt)");
+      fail_bundle(origin, "zip entry '" + prefix + name +
+                              "' fails its CRC-32 check (the file is corrupt)");
     return e;
   };
   const auto& pkl = record("data.pkl");
@@ -729,8 +733,9 @@ TorchStateDict parse_zip(const uint8_t* data, size_t size,
     }
     const auto& e = record("data/" + ref.key);
     if (e.size < ref.bytes)
-      fail(origin, "storage '" + ref.key + "' holds " + std::to_string(e.size) +
-                       " bytes, its tensors need " + std::to_string(ref.bytes));
+      fail_bundle(origin,
+                  "storage '" + ref.key + "' holds " + std::to_string(e.size) +
+                      " bytes, its tensors need " + std::to_string(ref.bytes));
     v.tensor = torch::empty({ref.numel}, torch::TensorOptions(ref.dtype));
     if (ref.bytes) std::memcpy(v.tensor.data_ptr(), data + e.offset, ref.bytes);
     storages.emplace(ref.key, v.tensor);
@@ -758,18 +763,19 @@ TorchStateDict parse_legacy(const uint8_t* data, size_t size,
     const Value magic = u.load();
     if (magic.kind != Value::Kind::BigInt || magic.s->size() != 10 ||
         std::memcmp(magic.s->data(), kLegacyMagic.data(), 10) != 0)
-      fail(origin, "is a pickle but not a torch.save file (no magic number)");
+      fail_bundle(origin,
+                  "is a pickle but not a torch.save file (no magic number)");
     pos = u.position();
   }
   {
     Unpickler u(data, size, pos, origin);
     const Value version = u.load();
     if (version.kind != Value::Kind::Int || version.i != 1001)
-      fail(origin,
-           "legacy torch.save protocol " +
-               (version.kind == Value::Kind::Int ? std::to_string(version.i)
-                                                 : describe(version)) +
-               " is not supported (1001 is)");
+      fail_bundle(origin, "legacy torch.save protocol " +
+                              (version.kind == Value::Kind::Int
+                                   ? std::to_string(version.i)
+                                   : describe(version)) +
+                              " is not supported (1001 is)");
     pos = u.position();
   }
   {
@@ -779,7 +785,8 @@ TorchStateDict parse_legacy(const uint8_t* data, size_t size,
       for (const auto& [k, v] : u.pairs(info))
         if (k.kind == Value::Kind::String && *k.s == "little_endian" &&
             v.kind == Value::Kind::Bool && !v.i)
-          fail(origin, "was saved on a big-endian machine: not supported");
+          fail_bundle(origin,
+                      "was saved on a big-endian machine: not supported");
     pos = u.position();
   }
   // Storages are allocated when first named (their bytes follow the
@@ -796,9 +803,9 @@ TorchStateDict parse_legacy(const uint8_t* data, size_t size,
     auto it = storages.find(ref.key);
     if (it == storages.end()) {
       if (ref.bytes > size || declared + ref.bytes > size)
-        fail(origin,
-             "storages declare more bytes than the file holds "
-             "(truncated or corrupt)");
+        fail_bundle(origin,
+                    "storages declare more bytes than the file holds "
+                    "(truncated or corrupt)");
       declared += ref.bytes;
       auto t = torch::empty({ref.numel}, torch::TensorOptions(ref.dtype));
       it = storages.emplace(ref.key, Storage{t, ref.bytes}).first;
@@ -820,7 +827,7 @@ TorchStateDict parse_legacy(const uint8_t* data, size_t size,
     const int64_t offset = vm[1].i, length = vm[2].i;
     if (offset < 0 || length < 0 || offset > ref.numel ||
         length > ref.numel - offset)
-      fail(origin, "a storage view lies outside its storage");
+      fail_bundle(origin, "a storage view lies outside its storage");
     v.tensor = views.emplace(*vm[0].s, v.tensor.narrow(0, offset, length))
                    .first->second;
     return v;
@@ -837,10 +844,10 @@ TorchStateDict parse_legacy(const uint8_t* data, size_t size,
     Unpickler u(data, size, pos, origin);
     const Value list = u.load();
     if (list.kind != Value::Kind::List)
-      fail(origin, "corrupt: the storage key list is " + describe(list));
+      fail_bundle(origin, "corrupt: the storage key list is " + describe(list));
     for (const auto& k : u.items(list)) {
       if (k.kind != Value::Kind::String)
-        fail(origin, "corrupt: a storage key is " + describe(k));
+        fail_bundle(origin, "corrupt: a storage key is " + describe(k));
       keys.push_back(*k.s);
     }
     pos = u.position();
@@ -849,27 +856,28 @@ TorchStateDict parse_legacy(const uint8_t* data, size_t size,
   for (const auto& key : keys) {
     auto it = storages.find(key);
     if (it == storages.end() || !filled.insert(key).second)
-      fail(origin, "corrupt: storage '" + key +
-                       "' is listed but not used, "
-                       "or listed twice");
+      fail_bundle(origin, "corrupt: storage '" + key +
+                              "' is listed but not used, "
+                              "or listed twice");
     auto& s = it->second;
     if (size - pos < 8)
-      fail(origin, "truncated: storage '" + key + "' is missing");
+      fail_bundle(origin, "truncated: storage '" + key + "' is missing");
     const auto numel = le(data + pos, 8);
     pos += 8;
     if (numel != static_cast<uint64_t>(s.tensor.numel()))
-      fail(origin, "corrupt: storage '" + key + "' has " +
-                       std::to_string(numel) + " elements, its tensors say " +
-                       std::to_string(s.tensor.numel()));
+      fail_bundle(origin, "corrupt: storage '" + key + "' has " +
+                              std::to_string(numel) +
+                              " elements, its tensors say " +
+                              std::to_string(s.tensor.numel()));
     if (size - pos < s.bytes)
-      fail(origin, "truncated: storage '" + key + "' runs past the end");
+      fail_bundle(origin, "truncated: storage '" + key + "' runs past the end");
     if (s.bytes) std::memcpy(s.tensor.data_ptr(), data + pos, s.bytes);
     pos += s.bytes;
   }
   if (filled.size() != storages.size())
-    fail(origin, "truncated or corrupt: " +
-                     std::to_string(storages.size() - filled.size()) +
-                     " storage(s) have no data");
+    fail_bundle(origin, "truncated or corrupt: " +
+                            std::to_string(storages.size() - filled.size()) +
+                            " storage(s) have no data");
   return sd;
 }
 
@@ -882,15 +890,17 @@ TorchStateDict parse_torch_state_dict(const uint8_t* data, size_t size,
     return parse_zip(data, size, origin);
   if (size >= 2 && data[0] == 0x80)  // a pickle's PROTO opcode
     return parse_legacy(data, size, origin);
-  if (size == 0) fail(origin, "is empty");
-  fail(origin, "is not a torch.save file (neither a zip archive nor a pickle)");
+  if (size == 0) fail_bundle(origin, "is empty");
+  fail_bundle(origin,
+              "is not a torch.save file (neither a zip archive nor a pickle)");
 }
 
 TorchStateDict read_torch_state_dict(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, std::string("cannot open: ") + std::strerror(errno));
+  if (!in)
+    fail_bundle(path, std::string("cannot open: ") + std::strerror(errno));
   std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(in), {}};
-  if (in.bad()) fail(path, "read error");
+  if (in.bad()) fail_bundle(path, "read error");
   return parse_torch_state_dict(bytes.data(), bytes.size(), path);
 }
 

@@ -250,7 +250,9 @@ TEST(StyleTrainer, ResumesInAnotherPrecision) {
   // The weights stay fp32 (master weights) and channels-last.
   for (const auto& p : t.model()->parameters()) {
     EXPECT_EQ(p.scalar_type(), torch::kFloat32);
-    if (p.dim() == 4) EXPECT_TRUE(p.is_contiguous(kChannelsLast));
+    if (p.dim() == 4) {
+      EXPECT_TRUE(p.is_contiguous(kChannelsLast));
+    }
   }
   const auto bundle = dir.file("m.bundle");
   t.export_bundle(bundle);

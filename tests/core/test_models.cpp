@@ -337,7 +337,7 @@ TEST(StyleNet, BadStyleIndex_n) {
 
 namespace {
 
-DCGANOptions tiny_stylegan() {
+DCGANOptions tiny_stylegan_options() {
   DCGANOptions o;
   o.arch = "stylegan";
   o.latent_dim = 8;
@@ -353,7 +353,7 @@ DCGANOptions tiny_stylegan() {
 
 TEST(StyleGAN, ShapesLayersAndRange) {
   torch::manual_seed(1);
-  auto o = tiny_stylegan();
+  auto o = tiny_stylegan_options();
   DCGANGenerator g(o);
   ASSERT_TRUE(g->stylegan());
   auto net = g->stylegan();
@@ -372,7 +372,7 @@ TEST(StyleGAN, ShapesLayersAndRange) {
 
 TEST(StyleGAN, FixedNoiseIsDeterministicRandomNoiseIsNot) {
   torch::manual_seed(2);
-  DCGANGenerator g(tiny_stylegan());
+  DCGANGenerator g(tiny_stylegan_options());
   auto net = g->stylegan();
   torch::NoGradGuard no_grad;
   for (auto& p : g->named_parameters())
@@ -386,7 +386,7 @@ TEST(StyleGAN, FixedNoiseIsDeterministicRandomNoiseIsNot) {
 
 TEST(StyleGAN, DemodulationUndoesTheConvolutionWeightScale) {
   torch::manual_seed(3);
-  DCGANGenerator g(tiny_stylegan());
+  DCGANGenerator g(tiny_stylegan_options());
   g->eval();
   torch::NoGradGuard no_grad;
   auto z = torch::randn({2, 8});
@@ -405,7 +405,7 @@ TEST(StyleGAN, DemodulationUndoesTheConvolutionWeightScale) {
 
 TEST(StyleGAN, TruncationAndWAvg) {
   torch::manual_seed(4);
-  DCGANGenerator g(tiny_stylegan());
+  DCGANGenerator g(tiny_stylegan_options());
   auto net = g->stylegan();
   torch::NoGradGuard no_grad;
   auto z = torch::randn({16, 8});
@@ -421,7 +421,7 @@ TEST(StyleGAN, TruncationAndWAvg) {
 }
 
 TEST(StyleGAN, OptionsJsonRoundTripAndDCGANJsonUnchanged) {
-  auto o = tiny_stylegan();
+  auto o = tiny_stylegan_options();
   const auto j = o.to_json();
   EXPECT_EQ(j["name"], "stylegan");
   EXPECT_EQ(j["w_dim"], 16);
@@ -445,19 +445,19 @@ TEST(StyleGAN, BadOptions_n) {
           << e.what();
     }
   };
-  auto o = tiny_stylegan();
+  auto o = tiny_stylegan_options();
   o.w_dim = 0;
   expect_names(o, "w_dim");
-  o = tiny_stylegan();
+  o = tiny_stylegan_options();
   o.mapping_layers = 9;
   expect_names(o, "mapping_layers");
-  o = tiny_stylegan();
+  o = tiny_stylegan_options();
   o.multiscale = true;
   expect_names(o, "multiscale");
-  o = tiny_stylegan();
+  o = tiny_stylegan_options();
   o.arch = "biggan";
   expect_names(o, "arch");
-  auto j = tiny_stylegan().to_json();
+  auto j = tiny_stylegan_options().to_json();
   j["w_dim"] = 1.5;
   try {
     DCGANOptions::from_json(j);
@@ -465,12 +465,12 @@ TEST(StyleGAN, BadOptions_n) {
   } catch (const InvalidArgument& e) {
     EXPECT_NE(std::string(e.what()).find("w_dim"), std::string::npos);
   }
-  j = tiny_stylegan().to_json();
+  j = tiny_stylegan_options().to_json();
   j.erase("mapping_layers");
   EXPECT_THROW(DCGANOptions::from_json(j), InvalidArgument);
   j["name"] = "biggan";
   EXPECT_THROW(DCGANOptions::from_json(j), InvalidArgument);
-  DCGANGenerator g(tiny_stylegan());
+  DCGANGenerator g(tiny_stylegan_options());
   EXPECT_THROW(g->forward(torch::randn({1, 9})), c10::Error);
   EXPECT_THROW(g->stylegan()->synthesis(torch::randn({1, 7, 16})), c10::Error);
 }
@@ -479,7 +479,7 @@ TEST(StyleGAN, OneImageFastPathIsTheBatchPath) {
   // Inference on one image folds the modulation into the weights; a batch
   // modulates the activations. Same images either way.
   torch::manual_seed(5);
-  DCGANGenerator g(tiny_stylegan());
+  DCGANGenerator g(tiny_stylegan_options());
   torch::NoGradGuard no_grad;
   for (auto& p : g->named_parameters())
     if (p.key().find("noise_strength") != std::string::npos)

@@ -16,7 +16,7 @@ using namespace neuralart;
 
 namespace {
 
-std::vector<uint8_t> read_all(const std::string& path) {
+std::vector<uint8_t> read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), {}};
 }
@@ -61,7 +61,7 @@ TEST(TensorFile, EveryTruncation_n) {
   TempDir dir;
   const auto path = dir.file("t.safetensors");
   write_tensor_file(path, sample());
-  const auto bytes = read_all(path);
+  const auto bytes = read_bytes(path);
   for (size_t n = 0; n < bytes.size(); ++n) {
     auto cut = std::vector<uint8_t>(bytes.begin(), bytes.begin() + n);
     EXPECT_THROW(parse_tensor_file(cut.data(), cut.size(), "cut"), BundleError)
@@ -73,7 +73,7 @@ TEST(TensorFile, EveryFlippedDataByte_n) {
   TempDir dir;
   const auto path = dir.file("t.safetensors");
   write_tensor_file(path, sample());
-  const auto bytes = read_all(path);
+  const auto bytes = read_bytes(path);
   uint64_t header = 0;
   for (int i = 7; i >= 0; --i) header = (header << 8) | bytes[i];
   for (size_t i = 8 + header; i < bytes.size(); ++i) {
@@ -136,7 +136,7 @@ TEST(TensorFile, FailedWriteKeepsOldFile_n) {
   TempDir dir;
   const auto path = dir.file("keep.safetensors");
   write_tensor_file(path, sample());
-  const auto before = read_all(path);
+  const auto before = read_bytes(path);
   std::filesystem::permissions(
       dir.path,
       std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
@@ -148,7 +148,7 @@ TEST(TensorFile, FailedWriteKeepsOldFile_n) {
   }
   std::filesystem::permissions(dir.path, std::filesystem::perms::owner_all);
   if (!threw) GTEST_SKIP() << "running as root: permissions are not enforced";
-  EXPECT_EQ(read_all(path), before);
+  EXPECT_EQ(read_bytes(path), before);
 }
 
 TEST(RemoveTree, RemovesNestedFoldersButNotLinkTargets) {

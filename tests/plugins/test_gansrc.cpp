@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -23,8 +24,10 @@ struct Models {
 };
 
 const Models& models() {
-  static Models* m = [] {
-    auto* m = new Models();
+  // Destroyed at exit, which removes the folder (each test case runs in a
+  // process of its own under ctest).
+  static std::unique_ptr<Models> m = [] {
+    auto m = std::make_unique<Models>();
     torch::manual_seed(5);
     neuralart::DCGANOptions g;
     g.latent_dim = 16;

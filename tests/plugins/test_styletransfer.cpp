@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -55,8 +56,10 @@ std::string save_two_styles(const std::string& path, int64_t width = 4,
 }
 
 const Models& models() {
-  static Models* m = [] {
-    auto* m = new Models();
+  // Destroyed at exit, which removes the folder (each test case runs in a
+  // process of its own under ctest).
+  static std::unique_ptr<Models> m = [] {
+    auto m = std::make_unique<Models>();
     m->invert = m->dir.file("invert.pt");
     save_script(m->invert, "    return 255.0 - x\n");
     m->identity = m->dir.file("identity.pt");

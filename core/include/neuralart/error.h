@@ -20,6 +20,12 @@ class BundleError : public Error {
   using Error::Error;
 };
 
+// How the readers of model files refuse one: BundleError("ORIGIN: WHAT").
+[[noreturn]] inline void fail_bundle(const std::string& origin,
+                                     const std::string& what) {
+  throw BundleError(origin + ": " + what);
+}
+
 // A value outside its valid range (an option, a property, a frame size).
 class InvalidArgument : public Error {
  public:

@@ -9,6 +9,15 @@
 #include "neuralart/error.h"
 
 namespace neuralart {
+
+// Outside the anonymous namespace: TemporalSmoother::State holds one (gcc's
+// -Wsubobject-linkage, which a unity build, where this file is included,
+// turns on).
+struct FlowPair {
+  cv::Mat map;   // where each current pixel was in the previous frame
+  cv::Mat mask;  // 1 where that is reliable
+};
+
 namespace {
 
 // DIS needs a few patches per side; smaller frames are left alone.
@@ -90,11 +99,6 @@ cv::Mat consistency_mask(const cv::Mat& backward, const cv::Mat& forward,
   }
   return mask;
 }
-
-struct FlowPair {
-  cv::Mat map;   // where each current pixel was in the previous frame
-  cv::Mat mask;  // 1 where that is reliable
-};
 
 // Grey levels (of 255) by which a pixel may differ from where the flow says
 // it came from. Larger differences mean the flow is wrong there, or that

@@ -9,13 +9,13 @@
 namespace neuralart {
 namespace {
 
-constexpr double kLeak = 0.2;
+constexpr double kLreluSlope = 0.2;
 const double kActGain = std::sqrt(2.0);  // keeps lrelu's output variance
 constexpr double kMappingLrMul = 0.01;   // StyleGAN's mapping multiplier
 constexpr double kWAvgBeta = 0.995;
 
 torch::Tensor lrelu_gain(const torch::Tensor& x) {
-  return torch::leaky_relu(x, kLeak) * kActGain;
+  return torch::leaky_relu(x, kLreluSlope) * kActGain;
 }
 
 }  // namespace
@@ -92,7 +92,7 @@ torch::Tensor ModulatedConvImpl::forward_single(const torch::Tensor& x,
   auto y = torch::conv2d(x, w, bias * kActGain, 1, weight.size(2) / 2);
   y.add_(noise_const.view({1, 1, resolution_, resolution_}) *
          (noise_strength * kActGain));
-  return torch::leaky_relu_(y, kLeak);
+  return torch::leaky_relu_(y, kLreluSlope);
 }
 
 StyleGANGeneratorImpl::StyleGANGeneratorImpl(const DCGANOptions& options)
