@@ -104,7 +104,12 @@ int run_style(const std::vector<std::string>& args) {
     ("tv-weight", real_value<double>(1.0),
      "total-variation loss weight, [0, 1e9]")
     ("temporal-weight", real_value<double>(0.0),
-     "temporal-consistency loss weight for video, [0, 1e9] (0: off; try 10)")
+     "temporal-consistency loss weight for video, [0, 1e9] (0: off; 30-100\n"
+     "for a painting, docs/training-style.md)")
+    ("temporal-noise", real_value<double>(0.0),
+     "pixel noise (standard deviation, 0-255 units) the temporal term adds\n"
+     "to its moved input, [0, 64]: the network learns to ignore sensor and\n"
+     "codec noise too (0: motion only; try 4)")
     ("content-layers", po::value<std::string>()->default_value("relu2_2"),
      "content layers, comma-separated (relu1_1 ... relu5_4)")
     ("style-layers",
@@ -244,6 +249,8 @@ int run_style(const std::vector<std::string>& args) {
   check_range<int64_t>("loss-jitter", o.loss_jitter, 0, 16);
   o.temporal_weight = vm["temporal-weight"].as<double>();
   check_range("temporal-weight", o.temporal_weight, 0.0, 1e9);
+  o.temporal_noise = vm["temporal-noise"].as<double>();
+  check_range("temporal-noise", o.temporal_noise, 0.0, 64.0);
   o.loss.content_layers =
       parse_layers("content-layers", vm["content-layers"].as<std::string>());
   o.loss.style_layers =

@@ -386,23 +386,25 @@ TEST(CliStyle, OutOfRange_n) {
                            " ";
   struct Case {
     std::string args, expect;
-  } cases[] = {{"--batch 0", "--batch 0 is out of range [1, 256]"},
-               {"--size 16", "--size 16 is out of range [32, 2048]"},
-               {"--width 2", "--width 2 is out of range [4, 256]"},
-               {"--res-blocks 40", "--res-blocks 40 is out of range [0, 32]"},
-               {"--steps 0", "--steps 0 is out of range"},
-               {"--steps 5 --epochs 1", "not both"},
-               {"--epochs 0", "--epochs"},
-               {"--lr 2", "--lr"},
-               {"--temporal-weight -1", "--temporal-weight"},
-               {"--preview-count 0", "--preview-count 0 is out of range"},
-               {"--style-names a,b", "--style-names has 2 names"},
-               {"--content-layers relu6_1", "relu6_1"},
-               {"--content-size 8", "--content-size 8 is out of range"},
-               {"--lr-schedule step", "--lr-schedule 'step' must be constant"},
-               {"--size 64 --content-size 48",
-                "--content-size 48 is smaller than the crop --size 64"},
-               {"--base " + im.dir.file("none.bundle"), "none.bundle"}};
+  } cases[] = {
+      {"--batch 0", "--batch 0 is out of range [1, 256]"},
+      {"--size 16", "--size 16 is out of range [32, 2048]"},
+      {"--width 2", "--width 2 is out of range [4, 256]"},
+      {"--res-blocks 40", "--res-blocks 40 is out of range [0, 32]"},
+      {"--steps 0", "--steps 0 is out of range"},
+      {"--steps 5 --epochs 1", "not both"},
+      {"--epochs 0", "--epochs"},
+      {"--lr 2", "--lr"},
+      {"--temporal-weight -1", "--temporal-weight"},
+      {"--temporal-noise 65", "--temporal-noise 65 is out of range [0, 64]"},
+      {"--preview-count 0", "--preview-count 0 is out of range"},
+      {"--style-names a,b", "--style-names has 2 names"},
+      {"--content-layers relu6_1", "relu6_1"},
+      {"--content-size 8", "--content-size 8 is out of range"},
+      {"--lr-schedule step", "--lr-schedule 'step' must be constant"},
+      {"--size 64 --content-size 48",
+       "--content-size 48 is smaller than the crop --size 64"},
+      {"--base " + im.dir.file("none.bundle"), "none.bundle"}};
   for (const auto& c : cases) {
     auto r = run(base + c.args);
     EXPECT_EQ(r.code, 2) << c.args << "\n" << r.out;

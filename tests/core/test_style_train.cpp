@@ -281,6 +281,101 @@ TEST(StyleTrainer, TemporalLossIsMeasured) {
   EXPECT_TRUE(std::isfinite(s.total));
 }
 
+// The temporal term on its own: T = identity (a static scene) and no noise
+// give zero for any deterministic network; output that is redrawn on every
+// call (flicker), a pattern fixed to the frame under motion, and noise the
+// network passes through all cost.
+static torch::Tensor affine(int64_t n, double dx, double dy) {
+  auto t = torch::zeros({n, 2, 3});
+  t.select(1, 0).select(1, 0).fill_(1.0);
+  t.select(1, 1).select(1, 1).fill_(1.0);
+  t.select(1, 0).select(1, 2).fill_(dx);
+  t.select(1, 1).select(1, 2).fill_(dy);
+  return t;
+}
+
+TEST(TemporalConsistencyLoss, ZeroForAStaticSceneAndADeterministicNetwork) {
+  torch::manual_seed(3);
+  auto x = torch::rand({2, 3, 24, 24}) * 255;
+  torch::nn::Conv2d conv(torch::nn::Conv2dOptions(3, 3, 3).padding(1));
+  auto net = [&](const torch::Tensor& in) { return conv->forward(in); };
+  torch::NoGradGuard no_grad;
+  const auto loss =
+      temporal_consistency_loss(net, x, net(x), affine(2, 0, 0)).item<double>();
+  EXPECT_LT(loss, 1e-9);
+  // The identity commutes with any motion.
+  auto id = [](const torch::Tensor& in) { return in; };
+  EXPECT_LT(
+      temporal_consistency_loss(id, x, x, affine(2, 0.2, -0.1)).item<double>(),
+      1e-9);
+}
+
+TEST(TemporalConsistencyLoss, FlickerFixedPatternsAndPassedNoiseCost) {
+  torch::manual_seed(4);
+  auto x = smooth_image(24, 24).repeat({2, 1, 1, 1});
+  // Redrawn texture: fresh noise on every call, even for a static scene.
+  auto flicker = [](const torch::Tensor& in) {
+    return in + torch::randn(in.sizes()) * 20;
+  };
+  EXPECT_GT(temporal_consistency_loss(flicker, x, flicker(x), affine(2, 0, 0))
+                .item<double>(),
+            1e-3);
+  // A pattern fixed to the frame does not move with the scene.
+  const auto pattern = striped_image(24, 24);
+  auto fixed = [&](const torch::Tensor& in) {
+    return in * 0.5 + pattern * 0.5;
+  };
+  EXPECT_GT(temporal_consistency_loss(fixed, x, fixed(x), affine(2, 0.25, 0))
+                .item<double>(),
+            1e-3);
+  // Noise: the identity passes it through (cost ~ (sigma / 255)^2), a
+  // network that averages it away pays less, and sigma 0 adds none.
+  const auto noise = torch::randn(x.sizes());
+  auto id = [](const torch::Tensor& in) { return in; };
+  const double passed =
+      temporal_consistency_loss(id, x, x, affine(2, 0, 0), noise, 8.0)
+          .item<double>();
+  EXPECT_NEAR(passed, std::pow(8.0 / 255, 2), 0.3 * std::pow(8.0 / 255, 2));
+  auto blur = [](const torch::Tensor& in) {
+    return torch::avg_pool2d(in, 5, 1, 2, /*ceil_mode=*/false,
+                             /*count_include_pad=*/false);
+  };
+  EXPECT_LT(
+      temporal_consistency_loss(blur, x, blur(x), affine(2, 0, 0), noise, 8.0)
+          .item<double>(),
+      0.2 * passed);
+  EXPECT_LT(temporal_consistency_loss(id, x, x, affine(2, 0, 0), noise, 0.0)
+                .item<double>(),
+            1e-9);
+}
+
+TEST(StyleTrainer, TemporalNoiseIsValidatedAndRecorded_n) {
+  auto o = tiny_options();
+  o.temporal_noise = 65;
+  EXPECT_THROW(o.validate(), InvalidArgument);
+  o.temporal_noise = -1;
+  EXPECT_THROW(o.validate(), InvalidArgument);
+  o.temporal_noise = 4;
+  EXPECT_NO_THROW(o.validate());
+  EXPECT_DOUBLE_EQ(StyleTrainOptions::from_json(o.to_json()).temporal_noise, 4);
+  // Checkpoints written before the option load as "no noise".
+  auto j = o.to_json();
+  j.erase("temporal_noise");
+  EXPECT_DOUBLE_EQ(StyleTrainOptions::from_json(j).temporal_noise, 0);
+}
+
+TEST(StyleTrainer, TemporalNoiseTrains) {
+  TempDir dir;
+  auto o = tiny_options();
+  o.temporal_weight = 10;
+  o.temporal_noise = 4;
+  StyleTrainer t(o, tiny_content(), {striped_image(32, 32)}, {"s"},
+                 dir.path.string());
+  auto s = t.step();
+  EXPECT_GT(s.temporal, 0.0);
+  EXPECT_TRUE(std::isfinite(s.total));
+}
+
 TEST(StyleTrainer, BadInputs_n) {
   TempDir dir;
   auto o = tiny_options();

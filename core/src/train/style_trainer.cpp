@@ -86,6 +86,7 @@ void StyleTrainOptions::validate() const {
   check<double>("style-weight", style_weight, 0.0, 1e9);
   check<double>("tv-weight", tv_weight, 0.0, 1e9);
   check<double>("temporal-weight", temporal_weight, 0.0, 1e9);
+  check<double>("temporal-noise", temporal_noise, 0.0, 64.0);
   check<int64_t>("loss-jitter", loss_jitter, 0, 16);
   if (frozen_styles < 0 || frozen_styles >= model.num_styles)
     throw InvalidArgument("frozen styles " + std::to_string(frozen_styles) +
@@ -119,6 +120,7 @@ nlohmann::json StyleTrainOptions::to_json() const {
           {"style_weight", style_weight},
           {"tv_weight", tv_weight},
           {"temporal_weight", temporal_weight},
+          {"temporal_noise", temporal_noise},
           {"loss_jitter", loss_jitter},
           {"frozen_styles", frozen_styles},
           {"preview_every", preview_every},
@@ -148,6 +150,7 @@ StyleTrainOptions StyleTrainOptions::from_json(const nlohmann::json& j) {
     o.style_weight = j.at("style_weight");
     o.tv_weight = j.at("tv_weight");
     o.temporal_weight = j.at("temporal_weight");
+    o.temporal_noise = j.value("temporal_noise", 0.0);
     o.loss_jitter =
         json_int(j.value("loss_jitter", nlohmann::json(0)), "loss_jitter");
     o.frozen_styles =
@@ -283,6 +286,39 @@ torch::Tensor StyleTrainer::random_batch() {
   return channels_last(torch::stack(crops).to(device_).to(torch::kFloat32));
 }
 
+torch::Tensor temporal_consistency_loss(
+    const std::function<torch::Tensor(const torch::Tensor&)>& net,
+    const torch::Tensor& x, const torch::Tensor& output,
+    const torch::Tensor& theta, const torch::Tensor& noise,
+    double noise_sigma) {
+  namespace F = torch::nn::functional;
+  const int64_t n = x.size(0);
+  auto grid = F::affine_grid(theta.to(x.device(), torch::kFloat32), x.sizes(),
+                             /*align_corners=*/false);
+  auto sample = [&](const torch::Tensor& t, bool zeros) {
+    auto o =
+        F::GridSampleFuncOptions().mode(torch::kBilinear).align_corners(false);
+    if (zeros)
+      o.padding_mode(torch::kZeros);
+    else
+      o.padding_mode(torch::kBorder);
+    return F::grid_sample(t.to(torch::kFloat32), grid, o);
+  };
+  auto moved_in = sample(x, false);
+  if (noise.defined() && noise_sigma > 0)
+    moved_in = (moved_in + noise.to(moved_in.device()) * noise_sigma)
+                   .clamp(0.0, 255.0);
+  auto out_of_moved = net(moved_in);
+  auto moved_out = sample(output, false);
+  // Only where T maps inside the frame: borders are invented content.
+  auto mask =
+      sample(torch::ones({n, 1, x.size(2), x.size(3)}, x.options()), true)
+          .gt(0.999)
+          .to(torch::kFloat32);
+  auto diff = (out_of_moved.to(torch::kFloat32) - moved_out) / 255.0;
+  return (diff.pow(2) * mask).sum() / (mask.sum() * 3 + 1.0);
+}
+
 torch::Tensor StyleTrainer::temporal_loss(const torch::Tensor& batch,
                                           const torch::Tensor& output,
                                           const torch::Tensor& mix) {
@@ -300,31 +336,18 @@ torch::Tensor StyleTrainer::temporal_loss(const torch::Tensor& batch,
   auto cos = torch::cos(angle) / scale, sin = torch::sin(angle) / scale;
   auto theta = torch::stack({torch::stack({cos, -sin, shift.select(1, 0)}, 1),
                              torch::stack({sin, cos, shift.select(1, 1)}, 1)},
-                            1)
-                   .to(batch.device());
-  auto grid = torch::nn::functional::affine_grid(theta, batch.sizes(),
-                                                 /*align_corners=*/false);
-  namespace F = torch::nn::functional;
-  auto sample = [&](const torch::Tensor& x, bool zeros) {
-    auto o =
-        F::GridSampleFuncOptions().mode(torch::kBilinear).align_corners(false);
-    if (zeros)
-      o.padding_mode(torch::kZeros);
-    else
-      o.padding_mode(torch::kBorder);
-    return F::grid_sample(x, grid, o);
-  };
-  auto moved_in = sample(batch, false);
-  auto out_of_moved = net_->forward(moved_in, mix);
-  auto moved_out = sample(output, false);
-  // Only where T maps inside the frame: borders are invented content.
-  auto mask = (sample(torch::ones({n, 1, batch.size(2), batch.size(3)},
-                                  batch.options()),
-                      true)
-                   .gt(0.999))
-                  .to(torch::kFloat32);
-  auto diff = (out_of_moved - moved_out) / 255.0;
-  return (diff.pow(2) * mask).sum() / (mask.sum() * 3 + 1.0);
+                            1);
+  // Drawn only when asked for, so that runs without it keep their RNG
+  // stream (and resume) exactly as before the option existed.
+  torch::Tensor noise;
+  if (options_.temporal_noise > 0) {
+    auto shape = batch.sizes().vec();
+    shape[0] = all;
+    noise = torch::randn(shape, rng_).narrow(0, first, n);
+  }
+  return temporal_consistency_loss(
+      [&](const torch::Tensor& in) { return net_->forward(in, mix); }, batch,
+      output, theta, noise, options_.temporal_noise);
 }
 
 StyleTrainStats StyleTrainer::step() {

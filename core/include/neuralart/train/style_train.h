@@ -65,6 +65,20 @@ torch::Tensor gatys_stylize(LossNet& net, const torch::Tensor& content,
 
 // ------------------------------------------------------ feed-forward ----
 
+// The temporal-consistency term of feed-forward training, without optical
+// flow: a small known motion T per image (as between video frames; theta:
+// N x 2 x 3 affine_grid matrices) plus optional pixel noise n must commute
+// with the network, net(T(x) + n) == T(net(x)), inside the frame. Returns
+// the mean squared difference in [0, 1] pixel units; zero for a network
+// that commutes with T and ignores n (e.g. T = identity, no noise, any
+// deterministic network). `noise` is N(0, 1) of x's shape (undefined: none),
+// scaled by noise_sigma (0-255 units). x and output are 0-255, N x 3 x H x W.
+torch::Tensor temporal_consistency_loss(
+    const std::function<torch::Tensor(const torch::Tensor&)>& net,
+    const torch::Tensor& x, const torch::Tensor& output,
+    const torch::Tensor& theta, const torch::Tensor& noise = {},
+    double noise_sigma = 0.0);
+
 struct StyleTrainOptions {
   StyleNetOptions model;            // num_styles = styles.size()
   std::string loss_net = "random";  // make_loss_net spec
@@ -78,6 +92,11 @@ struct StyleTrainOptions {
   double style_weight = 10.0;
   double tv_weight = 1.0;
   double temporal_weight = 0.0;  // 0: off
+  // Standard deviation, in 0-255 pixel units, of the Gaussian noise added
+  // to the moved input of the temporal term (temporal_consistency_loss):
+  // the network must also ignore sensor and codec noise (Gupta et al.
+  // 2017's stability). 0: motion only, as before this option.
+  double temporal_noise = 0.0;
   // Each step, the output and its input are cropped by the same random
   // offset in [0, loss_jitter) pixels before the loss network sees them,
   // so that VGG's pooling grid does not stay locked to the network's
