@@ -62,12 +62,13 @@ Image flicker(const Image& in, std::mt19937& rng) {
   return out;
 }
 
-double mean_warping_error(double amount, PixelFormat f) {
+double mean_warping_error(double amount, PixelFormat f, int w = 96,
+                          int h = 64) {
   std::mt19937 rng(3);
   TemporalSmoother smoother;
   std::vector<Image> inputs, outputs;
   for (int t = 0; t < 8; ++t) {
-    inputs.push_back(pattern(96, 64, 2.0 * t, f));
+    inputs.push_back(pattern(w, h, 2.0 * t, f));
     Image out = flicker(inputs.back(), rng);
     smoother.observe_input(inputs.back().view);
     smoother.blend(out.view, amount);
@@ -93,6 +94,14 @@ TEST(Temporal, SmoothingLowersWarpingError) {
   std::cout << "warping error: input " << input_error << ", smoothing off "
             << off << ", on (0.8) " << on << "\n";
   EXPECT_LT(input_error, off / 4) << "the flow should explain the motion";
+  EXPECT_LT(on, off * 0.7) << "off " << off << ", on " << on;
+}
+
+// Frames whose shorter side is over 360 px get their flow from downscaled
+// copies, scaled back up: it must still follow the motion.
+TEST(Temporal, SmoothingOnLargeFramesUsesScaledFlow) {
+  const double off = mean_warping_error(0.0, PixelFormat::RGB, 640, 400);
+  const double on = mean_warping_error(0.8, PixelFormat::RGB, 640, 400);
   EXPECT_LT(on, off * 0.7) << "off " << off << ", on " << on;
 }
 

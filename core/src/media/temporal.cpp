@@ -5,6 +5,7 @@
 #include <opencv2/video/tracking.hpp>
 
 #include <algorithm>
+#include <vector>
 
 #include "neuralart/error.h"
 
@@ -132,6 +133,31 @@ bool flow_possible(const FrameView& f) {
   return f.width >= kMinFlowSide && f.height >= kMinFlowSide;
 }
 
+// The smoother estimates flow on frames whose shorter side is at most this,
+// and scales the result up: DIS at 1280x720 took longer than the compact
+// style network itself (docs/elements.md), at 640x360 a quarter of that,
+// and a blend needs no sub-pixel detail of the motion.
+constexpr int kSmootherFlowSide = 360;
+
+// `p` computed on frames of p.map's size, brought to `full` (sample
+// coordinates scaled about pixel centres; the mask interpolated, so it
+// fades at the edges of unreliable regions).
+FlowPair upscale_flow(const FlowPair& p, cv::Size full) {
+  if (p.map.size() == full) return p;
+  const double sx = static_cast<double>(full.width) / p.map.cols;
+  const double sy = static_cast<double>(full.height) / p.map.rows;
+  FlowPair out;
+  cv::Mat map;
+  cv::resize(p.map, map, full, 0, 0, cv::INTER_LINEAR);
+  std::vector<cv::Mat> xy;
+  cv::split(map, xy);
+  xy[0].convertTo(xy[0], CV_32F, sx, 0.5 * sx - 0.5);
+  xy[1].convertTo(xy[1], CV_32F, sy, 0.5 * sy - 0.5);
+  cv::merge(xy, out.map);
+  cv::resize(p.mask, out.mask, full, 0, 0, cv::INTER_LINEAR);
+  return out;
+}
+
 }  // namespace
 
 struct TemporalSmoother::State {
@@ -164,7 +190,20 @@ void TemporalSmoother::observe_input(const FrameView& input) {
   if (s.prev_gray.empty() || s.prev_gray.size() != s.gray.size() ||
       s.prev_output.size() != s.gray.size())
     return;
-  s.flow = flow_between(*s.dis, s.prev_gray, s.gray, /*photometric=*/true);
+  const int shorter = std::min(s.gray.cols, s.gray.rows);
+  if (shorter > kSmootherFlowSide) {
+    const double f = static_cast<double>(kSmootherFlowSide) / shorter;
+    const cv::Size small(std::max(kMinFlowSide, cvRound(s.gray.cols * f)),
+                         std::max(kMinFlowSide, cvRound(s.gray.rows * f)));
+    cv::Mat prev_small, small_gray;
+    cv::resize(s.prev_gray, prev_small, small, 0, 0, cv::INTER_AREA);
+    cv::resize(s.gray, small_gray, small, 0, 0, cv::INTER_AREA);
+    s.flow = upscale_flow(
+        flow_between(*s.dis, prev_small, small_gray, /*photometric=*/true),
+        s.gray.size());
+  } else {
+    s.flow = flow_between(*s.dis, s.prev_gray, s.gray, /*photometric=*/true);
+  }
   s.have_flow = true;
 }
 
