@@ -5,7 +5,6 @@
 #include <opencv2/video/tracking.hpp>
 
 #include <algorithm>
-#include <vector>
 
 #include "neuralart/error.h"
 
@@ -147,13 +146,9 @@ FlowPair upscale_flow(const FlowPair& p, cv::Size full) {
   const double sx = static_cast<double>(full.width) / p.map.cols;
   const double sy = static_cast<double>(full.height) / p.map.rows;
   FlowPair out;
-  cv::Mat map;
-  cv::resize(p.map, map, full, 0, 0, cv::INTER_LINEAR);
-  std::vector<cv::Mat> xy;
-  cv::split(map, xy);
-  xy[0].convertTo(xy[0], CV_32F, sx, 0.5 * sx - 0.5);
-  xy[1].convertTo(xy[1], CV_32F, sy, 0.5 * sy - 0.5);
-  cv::merge(xy, out.map);
+  cv::resize(p.map, out.map, full, 0, 0, cv::INTER_LINEAR);
+  cv::multiply(out.map, cv::Scalar(sx, sy), out.map);
+  cv::add(out.map, cv::Scalar(0.5 * sx - 0.5, 0.5 * sy - 0.5), out.map);
   cv::resize(p.mask, out.mask, full, 0, 0, cv::INTER_LINEAR);
   return out;
 }
@@ -190,20 +185,16 @@ void TemporalSmoother::observe_input(const FrameView& input) {
   if (s.prev_gray.empty() || s.prev_gray.size() != s.gray.size() ||
       s.prev_output.size() != s.gray.size())
     return;
-  const int shorter = std::min(s.gray.cols, s.gray.rows);
+  cv::Mat prev = s.prev_gray, cur = s.gray;
+  const int shorter = std::min(cur.cols, cur.rows);
   if (shorter > kSmootherFlowSide) {
     const double f = static_cast<double>(kSmootherFlowSide) / shorter;
-    const cv::Size small(std::max(kMinFlowSide, cvRound(s.gray.cols * f)),
-                         std::max(kMinFlowSide, cvRound(s.gray.rows * f)));
-    cv::Mat prev_small, small_gray;
-    cv::resize(s.prev_gray, prev_small, small, 0, 0, cv::INTER_AREA);
-    cv::resize(s.gray, small_gray, small, 0, 0, cv::INTER_AREA);
-    s.flow = upscale_flow(
-        flow_between(*s.dis, prev_small, small_gray, /*photometric=*/true),
-        s.gray.size());
-  } else {
-    s.flow = flow_between(*s.dis, s.prev_gray, s.gray, /*photometric=*/true);
+    const cv::Size small(cvRound(cur.cols * f), cvRound(cur.rows * f));
+    cv::resize(s.prev_gray, prev, small, 0, 0, cv::INTER_AREA);
+    cv::resize(s.gray, cur, small, 0, 0, cv::INTER_AREA);
   }
+  s.flow = upscale_flow(flow_between(*s.dis, prev, cur, /*photometric=*/true),
+                        s.gray.size());
   s.have_flow = true;
 }
 
