@@ -9,7 +9,8 @@ set -euo pipefail
 
 usage() {
   cat <<'USAGE'
-usage: bench/style-protocol.sh OUT_DIR [--model LABEL=BUNDLE]... [--size 320]
+usage: bench/style-protocol.sh OUT_DIR [--model LABEL=BUNDLE]...
+           [--universal LABEL=BUNDLE]... [--size 320]
            [--photos N] [--paintings NAME=FILE,...] [--gatys-steps 80]
            [--threads 2] [--sheet-photos 2]
 
@@ -19,6 +20,10 @@ usage: bench/style-protocol.sh OUT_DIR [--model LABEL=BUNDLE]... [--size 320]
                    whose name is one of its styles (neuralart-train inspect)
                    and skipped on the others; @S: on painting S only (e.g. a
                    --base model, whose other styles are its base's).
+                   Repeatable.
+  --universal L=B  a universal style model (neuralart-train universal),
+                   scored on every painting, each given as its style-image
+                   (paintings it never trained on show how it generalises).
                    Repeatable.
   --size N         shorter side of photos and results (default 320)
   --photos N       the first N photos of ../shared/data/photos-eval/
@@ -54,10 +59,12 @@ paintings="starry-night=/usr/share/doc/opencv-doc/examples/data/starry_night.jpg
 paintings+=",great-wave=$shared/style/great-wave.jpg"
 paintings+=",udnie=$shared/style/udnie.jpg"
 paintings+=",la-muse=$shared/style/more/la_muse.jpg"
-models=()
+models=() universals=()
+declare -A universal
 while [ $# -gt 0 ]; do
   case "$1" in
     --model) models+=("${2:?}"); shift 2 ;;
+    --universal) universals+=("${2:?}"); models+=("${2:?}"); shift 2 ;;
     --size) size="${2:?}"; shift 2 ;;
     --photos) nphotos="${2:?}"; shift 2 ;;
     --paintings) paintings="${2:?}"; shift 2 ;;
@@ -90,6 +97,7 @@ for spec in "${models[@]}"; do
   bundle_of[$label]="$bundle"
   styles_of[$label]="$("$train" inspect "$bundle" | sed -n 's/^styles: //p')"
 done
+for spec in "${universals[@]}"; do universal[${spec%%=*}]=1; done
 
 mkdir -p "$out"
 IFS=, read -r -a painting_list <<<"$paintings"
@@ -102,7 +110,10 @@ for entry in "${painting_list[@]}"; do
   for spec in "${models[@]}"; do
     label="${spec%%=*}"
     [ -n "${only_on[$label]:-}" ] && [ "${only_on[$label]}" != "$name" ] && continue
-    if [[ "${styles_of[$label]}" == *"\"$name\""* ]]; then
+    if [ -n "${universal[$label]:-}" ]; then
+      args+=(--model "$label=${bundle_of[$label]}@image")
+      mine+=("$label")
+    elif [[ "${styles_of[$label]}" == *"\"$name\""* ]]; then
       args+=(--model "$label=${bundle_of[$label]}@$name")
       mine+=("$label")
     fi

@@ -20,7 +20,9 @@ usage: bench/style-quality.sh OUT_DIR --painting FILE --photos A.jpg[,B.jpg...]
   --painting FILE    the painting (style image) every model was trained on
   --photos LIST      comma-separated content photos (none trained on)
   --model L=B[@S]    a style bundle to score, labelled L; @S picks its style
-                     by name (default: the first). Repeatable.
+                     by name (default: the first); @image: a universal
+                     model (neuralart-train universal) given the painting
+                     itself as its style-image. Repeatable.
   --size N           shorter side of the photos and results (default 512)
   --gatys-steps N    L-BFGS steps of the per-image optimum (default 80)
   --style-size N     shorter side of the painting for Gatys (default: --size)
@@ -115,7 +117,8 @@ for photo in "${photo_list[@]}"; do
     t0=$(date +%s.%N)
     gst-launch-1.0 -q filesrc location="$out/photo-$name.png" ! decodebin \
       ! videoconvert ! styletransfer model="$bundle" threads="$threads" \
-      ${style:+style="$style"} ! videoconvert ! pngenc \
+      $([ "$style" = image ] && echo "style-image=$painting" ||
+        echo ${style:+style="$style"}) ! videoconvert ! pngenc \
       ! filesink location="$img" >/dev/null || die "$label failed on $photo"
     secs=$(printf '%.3f' "$(echo "$(date +%s.%N) - $t0" | bc)")
     results+=("$label|$img|$secs")

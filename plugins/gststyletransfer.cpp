@@ -12,6 +12,11 @@
  * the old one between two frames, or the old one stays and a warning is
  * posted. Alpha passes through untouched.
  *
+ * With a universal style model (`neuralart-train universal`),
+ * #GstStyleTransfer:style-image restyles in the manner of any painting, one
+ * the model never trained on: the image is read, scaled and encoded once,
+ * off the streaming thread, and can change while PLAYING like `model`.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 videotestsrc num-buffers=60 ! video/x-raw,width=320,height=240
@@ -34,6 +39,7 @@
 
 #include "neuralart/error.h"
 #include "neuralart/frame.h"
+#include "neuralart/media/image_io.h"
 #include "neuralart/media/temporal.h"
 #include "neuralart/model_paths.h"
 #include "neuralart/runtime/stylizer.h"
@@ -44,6 +50,9 @@ GST_DEBUG_CATEGORY_STATIC(gst_style_transfer_debug);
 #define DEFAULT_MODEL nullptr
 #define DEFAULT_STYLE "0"
 #define DEFAULT_STYLE_MIX ""
+#define DEFAULT_STYLE_IMAGE nullptr
+/* Larger files are refused before decoding (a 16k x 16k JPEG is ~40 MB). */
+#define MAX_STYLE_IMAGE_BYTES (64 * 1024 * 1024)
 #define DEFAULT_STRENGTH 1.0
 #define DEFAULT_DEVICE "cpu"
 #define DEFAULT_THREADS 0
@@ -57,6 +66,7 @@ enum {
   PROP_MODEL,
   PROP_STYLE,
   PROP_STYLE_MIX,
+  PROP_STYLE_IMAGE,
   PROP_STRENGTH,
   PROP_DEVICE,
   PROP_THREADS,
@@ -134,6 +144,7 @@ struct GstStyleTransferPrivate {
   std::string model;  // empty: the shipped default
   std::string style = DEFAULT_STYLE;
   std::string style_mix = DEFAULT_STYLE_MIX;
+  std::string style_image;  // empty: none
   double strength = DEFAULT_STRENGTH;
   std::string device = DEFAULT_DEVICE;
   int threads = DEFAULT_THREADS;
@@ -146,7 +157,7 @@ struct GstStyleTransferPrivate {
   neuralart::StyleParams params;  // style and mix resolved for the model
   std::unique_ptr<neuralart::TemporalSmoother> smoother;
   neuralart::PixelFormat format = neuralart::PixelFormat::RGB;
-  std::thread loader;  // a model swap in progress
+  std::thread loader;  // a model or style-image swap in progress
   std::atomic<bool> params_dirty{true};
   std::atomic<bool> discontinuity{false};  // a flush: forget the last frame
   std::atomic<uint64_t> frame_ns{0};       // measured time per frame (EMA)
@@ -243,6 +254,20 @@ static void gst_style_transfer_class_init(GstStyleTransferClass* klass) {
           "style, comma-separated (e.g. \"0.3,0.7\"), normalised to sum 1. "
           "Empty: use the style property",
           DEFAULT_STYLE_MIX, playing));
+  g_object_class_install_property(
+      gobject_class, PROP_STYLE_IMAGE,
+      g_param_spec_string(
+          "style-image", "Style image",
+          "A painting (image file) to restyle like, with a universal style "
+          "model (neuralart-train universal): read, scaled and encoded once, "
+          "off the streaming thread; it becomes the model's last style and "
+          "is used unless style-mix is set (whose last weight is then the "
+          "image's, the others the model's trained paintings). Changing it "
+          "while PLAYING swaps it in between two frames; a missing, "
+          "unreadable or too large (over 64 MB) file, or a model that is "
+          "not universal, posts a warning and keeps the current style "
+          "(at start: an error). Unset: no style image",
+          DEFAULT_STYLE_IMAGE, playing));
   g_object_class_install_property(
       gobject_class, PROP_STRENGTH,
       g_param_spec_double(
@@ -356,10 +381,40 @@ static neuralart::Precision to_precision(GstStyleTransferPrecision p) {
   }
 }
 
-/* Loads `path` (empty: the default model) into the running stylizer off
- * the streaming thread; the streaming thread keeps using the old model until
- * the swap. stop() and finalize join the thread, so it needs no reference. */
-static void start_model_swap(GstStyleTransfer* self, const std::string& path) {
+/* Reads `path` and makes it the style image of `stylizer` (empty: none),
+ * on the calling thread. Throws with the file named. */
+static void apply_style_image(neuralart::Stylizer& stylizer,
+                              const std::string& path) {
+  if (path.empty()) {
+    if (stylizer.info().style_image_index >= 0)
+      stylizer.set_style_image(torch::Tensor(), "");
+    return;
+  }
+  const auto info = stylizer.info();
+  if (!info.universal)
+    throw neuralart::InvalidArgument(
+        "style-image needs a universal style model (neuralart-train "
+        "universal); " +
+        info.path + " is not one");
+  std::error_code ec;
+  const auto bytes = std::filesystem::file_size(path, ec);
+  if (ec) throw neuralart::Error("style image " + path + ": " + ec.message());
+  if (bytes > MAX_STYLE_IMAGE_BYTES)
+    throw neuralart::Error("style image " + path + " is " +
+                           std::to_string(bytes >> 20) +
+                           " MB, over the 64 MB limit: scale it down");
+  const auto painting =
+      neuralart::load_image_tensor(path, static_cast<int>(info.style_size));
+  stylizer.set_style_image(painting,
+                           std::filesystem::path(path).stem().string());
+}
+
+/* Runs `job` on the running stylizer off the streaming thread, after any
+ * job still running; the streaming thread keeps the old model until the
+ * job swaps. stop() and finalize join the thread, so it needs no
+ * reference. Without a stylizer (not started) start() does the work. */
+template <typename Job>
+static void start_background(GstStyleTransfer* self, Job job) {
   auto* priv = self->priv;
   std::thread previous;
   std::shared_ptr<neuralart::Stylizer> stylizer;
@@ -375,17 +430,48 @@ static void start_model_swap(GstStyleTransfer* self, const std::string& path) {
     else
       previous.join();
   }
-  if (!stylizer) return;  // not started: start() loads the model
+  if (!stylizer) return;
+  std::thread loader([stylizer, job]() { job(*stylizer); });
+  std::lock_guard<std::mutex> lock(priv->lock);
+  priv->loader = std::move(loader);
+}
+
+/* Posts a warning when the style image cannot be used; the style stays. */
+static void apply_style_image_or_warn(GstStyleTransfer* self,
+                                      neuralart::Stylizer& stylizer,
+                                      const std::string& path) {
+  try {
+    apply_style_image(stylizer, path);
+    self->priv->params_dirty = true;
+    if (path.empty())
+      GST_ELEMENT_INFO(self, RESOURCE, OPEN_READ,
+                       ("No style image: the model's own styles again."),
+                       (nullptr));
+    else
+      GST_ELEMENT_INFO(self, RESOURCE, OPEN_READ,
+                       ("Restyling like \"%s\".", path.c_str()), (nullptr));
+  } catch (const std::exception& e) {
+    GST_ELEMENT_WARNING(self, RESOURCE, READ,
+                        ("Could not use style image \"%s\"; keeping the "
+                         "current style.",
+                         path.c_str()),
+                        ("%s", e.what()));
+  }
+}
+
+/* Loads `path` (empty: the default model) into the running stylizer off
+ * the streaming thread, then the style image again, if any. */
+static void start_model_swap(GstStyleTransfer* self, const std::string& path) {
   GST_INFO_OBJECT(self, "loading model \"%s\" in the background", path.c_str());
-  std::thread loader([self, stylizer, path]() {
+  start_background(self, [self, path](neuralart::Stylizer& stylizer) {
     std::string file = path;
     try {
       if (file.empty())
         file = neuralart::default_model_path(neuralart::ModelKind::Style);
-      stylizer->load_model(file);
+      stylizer.load_model(file);
       self->priv->params_dirty = true;
       /* precision auto times the new model on its first frame. */
-      if (stylizer->options().runtime.precision == neuralart::Precision::AUTO)
+      if (stylizer.options().runtime.precision == neuralart::Precision::AUTO)
         self->priv->auto_logged = false;
       GST_ELEMENT_INFO(self, RESOURCE, OPEN_READ,
                        ("Switched to style model \"%s\".", file.c_str()),
@@ -394,12 +480,17 @@ static void start_model_swap(GstStyleTransfer* self, const std::string& path) {
       GST_ELEMENT_WARNING(
           self, RESOURCE, NOT_FOUND,
           ("Could not switch to style model \"%s\"; keeping \"%s\".",
-           file.c_str(), stylizer->info().path.c_str()),
+           file.c_str(), stylizer.info().path.c_str()),
           ("%s", e.what()));
+      return;
     }
+    std::string image;
+    {
+      std::lock_guard<std::mutex> lock(self->priv->lock);
+      image = self->priv->style_image;
+    }
+    if (!image.empty()) apply_style_image_or_warn(self, stylizer, image);
   });
-  std::lock_guard<std::mutex> lock(priv->lock);
-  priv->loader = std::move(loader);
 }
 
 static void gst_style_transfer_set_property(GObject* object, guint prop_id,
@@ -432,6 +523,17 @@ static void gst_style_transfer_set_property(GObject* object, guint prop_id,
       std::lock_guard<std::mutex> lock(priv->lock);
       priv->style_mix = string_of();
       priv->params_dirty = true;
+      break;
+    }
+    case PROP_STYLE_IMAGE: {
+      const auto path = string_of();
+      {
+        std::lock_guard<std::mutex> lock(priv->lock);
+        priv->style_image = path;
+      }
+      start_background(self, [self, path](neuralart::Stylizer& stylizer) {
+        apply_style_image_or_warn(self, stylizer, path);
+      });
       break;
     }
     case PROP_STRENGTH: {
@@ -499,6 +601,11 @@ static void gst_style_transfer_get_property(GObject* object, guint prop_id,
     case PROP_STYLE_MIX:
       g_value_set_string(value, priv->style_mix.c_str());
       break;
+    case PROP_STYLE_IMAGE:
+      g_value_set_string(value, priv->style_image.empty()
+                                    ? nullptr
+                                    : priv->style_image.c_str());
+      break;
     case PROP_STRENGTH:
       g_value_set_double(value, priv->strength);
       break;
@@ -533,7 +640,9 @@ static neuralart::StyleParams resolve_params(GstStyleTransferPrivate* priv) {
   if (!priv->style_mix.empty()) {
     p.mix = neuralart::parse_style_mix(priv->style_mix);
   } else {
-    p.style = priv->stylizer->style_index(priv->style);
+    /* A style image in use is the last style, and the one restyled with. */
+    const auto image = priv->stylizer->info().style_image_index;
+    p.style = image >= 0 ? image : priv->stylizer->style_index(priv->style);
   }
   priv->stylizer->validate(p);
   return p;
@@ -542,11 +651,12 @@ static neuralart::StyleParams resolve_params(GstStyleTransferPrivate* priv) {
 static gboolean gst_style_transfer_start(GstBaseTransform* trans) {
   auto* self = GST_STYLE_TRANSFER(trans);
   auto* priv = self->priv;
-  std::string path;
+  std::string path, style_image;
   neuralart::StylizerOptions options;
   {
     std::lock_guard<std::mutex> lock(priv->lock);
     path = priv->model;
+    style_image = priv->style_image;
     options.runtime.device = priv->device;
     options.runtime.threads = priv->threads;
     options.runtime.precision = to_precision(priv->precision);
@@ -580,6 +690,17 @@ static gboolean gst_style_transfer_start(GstBaseTransform* trans) {
                         ("%s", e.what()));
     }
     return FALSE;
+  }
+  if (!style_image.empty()) {
+    try {
+      apply_style_image(*stylizer, style_image);
+    } catch (const std::exception& e) {
+      GST_ELEMENT_ERROR(
+          self, RESOURCE, READ,
+          ("Could not use style image \"%s\".", style_image.c_str()),
+          ("%s", e.what()));
+      return FALSE;
+    }
   }
   const auto info = stylizer->info();
   GST_INFO_OBJECT(self,

@@ -80,6 +80,7 @@ int run_inspect(const std::vector<std::string>& args);
 int run_import(const std::vector<std::string>& args);
 int run_stylize(const std::vector<std::string>& args);
 int run_style(const std::vector<std::string>& args);
+int run_universal(const std::vector<std::string>& args);
 int run_gan(const std::vector<std::string>& args);
 int run_sample(const std::vector<std::string>& args);
 int run_eval_gan(const std::vector<std::string>& args);

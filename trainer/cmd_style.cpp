@@ -27,24 +27,6 @@ namespace fs = std::filesystem;
 constexpr int64_t kContentSize = 512;  // --content-size 0
 constexpr double kBaseLr = 0.01;       // --lr left out with --base
 
-// Every image of DIR, shorter side resized to `size`, as uint8 [3, H, W].
-std::vector<torch::Tensor> load_content(const std::string& dir, int64_t size,
-                                        int64_t max_images) {
-  auto files = list_images(dir);
-  if (files.empty())
-    throw Error(dir +
-                ": no images found (.png, .jpg, .bmp, .webp, .tif, "
-                ".ppm)");
-  if (max_images > 0 && static_cast<int64_t>(files.size()) > max_images)
-    files.resize(max_images);
-  std::vector<torch::Tensor> images;
-  for (const auto& f : files) {
-    auto t = load_image_tensor(f, static_cast<int>(size));
-    images.push_back(t[0].round().clamp(0, 255).to(torch::kUInt8).contiguous());
-  }
-  return images;
-}
-
 }  // namespace
 
 int run_style(const std::vector<std::string>& args) {
@@ -118,28 +100,9 @@ int run_style(const std::vector<std::string>& args) {
     ("pyramid-levels", po::value<int>()->default_value(2),
      "scales for the style loss (each halves the image), [1, 6]")
     ("loss-net", po::value<std::string>()->default_value("random"),
-     "loss network: random, random:SEED (built in) or vgg19:PATH/model.json")
-    ("work-dir", po::value<std::string>(),
-     "checkpoint, losses.csv, losses.png, previews/ (default: OUT.run)")
-    ("resume", po::bool_switch(), "continue from WORK-DIR/checkpoint.ckpt")
-    ("preview-every", po::value<int64_t>()->default_value(200),
-     "write previews every N steps, [0, 1e8] (0: only at the end)")
-    ("preview-count", po::value<int64_t>()->default_value(4),
-     "content images in the previews, [1, 16]")
-    ("checkpoint-every", po::value<int64_t>()->default_value(500),
-     "checkpoint every N steps, [1, 1e8]")
-    ("log-every", po::value<int64_t>()->default_value(10),
-     "loss log row every N steps, [1, 1e8]")
-    ("max-images", po::value<int64_t>()->default_value(0),
-     "use at most N content images, [0, 1e8] (0: all)")
-    ("seed", po::value<uint64_t>()->default_value(1),
-     "random seed, any integer >= 0")
-    ("threads", po::value<int>()->default_value(0),
-     "CPU threads per process, [0, 1024] (0: all cores)")
-    ("device", po::value<std::string>()->default_value("cpu"),
-     "cpu, cuda or cuda:N (cuda = cuda:LOCAL_RANK under a launcher); "
-     "needs a CUDA build of LibTorch");
+     "loss network: random, random:SEED (built in) or vgg19:PATH/model.json");
   // clang-format on
+  add_run_options(options, 500, true);
   add_precision_option(options);
   po::variables_map vm;
   if (!parse("style",
@@ -190,67 +153,17 @@ int run_style(const std::vector<std::string>& args) {
   // A base's style vectors are a few numbers each: a larger step suits them
   // (measured in docs/style.md).
   if (vm.count("base") && vm["lr"].defaulted()) o.lr = kBaseLr;
-  o.lr_schedule = vm["lr-schedule"].as<std::string>();
-  if (o.lr_schedule != "constant" && o.lr_schedule != "linear" &&
-      o.lr_schedule != "cosine")
-    throw UsageError("--lr-schedule '" + o.lr_schedule +
-                     "' must be constant, linear or cosine");
-  o.model.width = vm["width"].as<int64_t>();
-  check_range<int64_t>("width", o.model.width, 4, 256);
-  o.model.res_blocks = vm["res-blocks"].as<int64_t>();
-  check_range<int64_t>("res-blocks", o.model.res_blocks, 0, 32);
-  o.model.conv = vm["conv"].as<std::string>();
-  if (o.model.conv != "standard" && o.model.conv != "separable")
-    throw UsageError("--conv '" + o.model.conv +
-                     "' must be standard or separable");
-  o.model.stem = vm["stem"].as<std::string>();
-  if (o.model.stem != "full" && o.model.stem != "shuffle")
-    throw UsageError("--stem '" + o.model.stem + "' must be full or shuffle");
+  o.lr_schedule = parse_lr_schedule(vm);
+  parse_network_options(vm, o.model);
   std::optional<StyleNet> base;
   std::vector<std::string> base_names;
   if (vm.count("base")) {
-    const auto path = vm["base"].as<std::string>();
-    Bundle bundle;
-    try {
-      bundle = read_bundle(path);
-      if (bundle.meta.kind != ModelKind::Style)
-        throw BundleError(path + " is a " + to_string(bundle.meta.kind) +
-                          " model, not a style model");
-      base = load_style_net(bundle);
-    } catch (const std::exception& e) {
-      throw UsageError(std::string("--base: ") + e.what() +
-                       " (give a bundle written by neuralart-train style)");
-    }
-    const auto& a = (*base)->options();
-    auto clash = [&](const char* opt, const std::string& given,
-                     const std::string& has) {
-      if (!vm[opt].defaulted() && given != has)
-        throw UsageError("--" + std::string(opt) + " " + given +
-                         " does not match the --base model " + path + " (" +
-                         opt + " " + has +
-                         "): leave it out, the base's architecture is used");
-    };
-    clash("width", std::to_string(o.model.width), std::to_string(a.width));
-    clash("res-blocks", std::to_string(o.model.res_blocks),
-          std::to_string(a.res_blocks));
-    clash("conv", o.model.conv, a.conv);
-    clash("stem", o.model.stem, a.stem);
-    o.model = a;
-    for (const auto& n : bundle.meta.styles) base_names.push_back(n);
-    o.frozen_styles = a.num_styles;
+    base = load_base_option(vm, o.model, &base_names);
+    o.frozen_styles = o.model.num_styles;
   }
-  o.content_weight = vm["content-weight"].as<double>();
-  check_range("content-weight", o.content_weight, 0.0, 1e9);
-  o.style_weight = vm["style-weight"].as<double>();
-  check_range("style-weight", o.style_weight, 0.0, 1e9);
-  o.tv_weight = vm["tv-weight"].as<double>();
-  check_range("tv-weight", o.tv_weight, 0.0, 1e9);
+  parse_loss_weights(vm, o);
   o.loss_jitter = vm["loss-jitter"].as<int64_t>();
   check_range<int64_t>("loss-jitter", o.loss_jitter, 0, 16);
-  o.temporal_weight = vm["temporal-weight"].as<double>();
-  check_range("temporal-weight", o.temporal_weight, 0.0, 1e9);
-  o.temporal_noise = vm["temporal-noise"].as<double>();
-  check_range("temporal-noise", o.temporal_noise, 0.0, 64.0);
   o.loss.content_layers =
       parse_layers("content-layers", vm["content-layers"].as<std::string>());
   o.loss.style_layers =
@@ -263,14 +176,7 @@ int run_style(const std::vector<std::string>& args) {
                      " is too many for --size " + std::to_string(o.size) +
                      " (the smallest level must be at least 8 pixels)");
   o.loss_net = vm["loss-net"].as<std::string>();
-  o.preview_every = vm["preview-every"].as<int64_t>();
-  check_range<int64_t>("preview-every", o.preview_every, 0, 100000000);
-  o.preview_count = vm["preview-count"].as<int64_t>();
-  check_range<int64_t>("preview-count", o.preview_count, 1, 16);
-  o.checkpoint_every = vm["checkpoint-every"].as<int64_t>();
-  check_range<int64_t>("checkpoint-every", o.checkpoint_every, 1, 100000000);
-  o.log_every = vm["log-every"].as<int64_t>();
-  check_range<int64_t>("log-every", o.log_every, 1, 100000000);
+  parse_run_files_options(vm, o);
   const int64_t max_images = vm["max-images"].as<int64_t>();
   check_range<int64_t>("max-images", max_images, 0, 100000000);
   o.seed = vm["seed"].as<uint64_t>();
@@ -389,54 +295,7 @@ int run_style(const std::vector<std::string>& args) {
       << " on " << device << " in " << o.precision << "; work dir " << work_dir
       << "\n";
 
-  const auto preview_dir = fs::path(work_dir) / "previews";
-  if (env.is_main()) fs::create_directories(preview_dir);
-  auto write_preview = [&](int64_t step, const torch::Tensor& images) {
-    char name[48];
-    std::snprintf(name, sizeof name, "step-%07lld.png",
-                  static_cast<long long>(step));
-    const auto cols = std::min<int64_t>(o.preview_count, images.size(0));
-    save_image_rgb((preview_dir / name).string(),
-                   make_grid(images, static_cast<int>(cols), 0, 255));
-  };
-
-  ProgressLine progress("step", o.steps, trainer.current_step(), o.log_every);
-  StyleTrainCallbacks cb;
-  cb.stop = &interrupted();
-  if (env.is_main())
-    cb.on_step = [&](const StyleTrainStats& s) {
-      char detail[160];
-      std::snprintf(
-          detail, sizeof detail,
-          "%.1f img/s loss %.4g (content %.3g, style %.3g, tv %.3g%s)",
-          s.images_per_second, s.total, s.content, s.style, s.tv,
-          o.temporal_weight > 0
-              ? (", temporal " + std::to_string(s.temporal)).c_str()
-              : "");
-      progress.update(s.step, detail);
-    };
-  cb.on_preview = [&](int64_t step, const torch::Tensor& images) {
-    write_preview(step, images);
-    save_image_rgb((fs::path(work_dir) / "losses.png").string(),
-                   trainer.loss_plot());
-  };
-  install_sigint_handler();
-  const int64_t done = trainer.train(cb);
-  if (!env.is_main()) return interrupted() ? kExitInterrupted : kExitOk;
-  progress.finish();
-  write_preview(done, trainer.previews());
-  save_image_rgb((fs::path(work_dir) / "losses.png").string(),
-                 trainer.loss_plot());
-  trainer.export_bundle(out);
-  if (interrupted()) {
-    std::cerr << "style: interrupted at step " << done << "; saved "
-              << trainer.checkpoint_path() << " and the model so far to " << out
-              << " (add --resume to continue)\n";
-    return kExitInterrupted;
-  }
-  std::cerr << "style: wrote " << out << " after " << done
-            << " steps; losses and previews in " << work_dir << "\n";
-  return kExitOk;
+  return train_and_export(trainer, o, "style", work_dir, out, env.is_main());
 }
 
 }  // namespace neuralart::cli

@@ -1,6 +1,7 @@
 // neuralart-train stylize: Gatys optimisation of one image.
 #include <torch/torch.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -8,6 +9,7 @@
 #include "cli.h"
 #include "neuralart/error.h"
 #include "neuralart/media/image_io.h"
+#include "neuralart/models/style_predictor.h"
 #include "neuralart/runtime/runtime_options.h"
 #include "neuralart/train/style_train.h"
 #include "progress_line.h"
@@ -28,6 +30,52 @@ std::string with_suffix(const std::string& out, const std::string& suffix,
   return (p.parent_path() / (p.stem().string() + suffix + ext)).string();
 }
 
+// --fast MODEL: one pass of a universal style model, the painting(s) read
+// by its style predictor (their codes mixed by --style-weights).
+int run_fast(const po::variables_map& vm) {
+  const auto path = vm["fast"].as<std::string>();
+  UniversalStyle model{nullptr};
+  try {
+    model = load_universal_style(path);
+  } catch (const Error& e) {
+    throw UsageError(std::string("--fast: ") + e.what());
+  }
+  const int size = vm["size"].as<int>();
+  check_range("size", size, 32, 4096);
+  const int threads = vm["threads"].as<int>();
+  check_range("threads", threads, 0, 1024);
+  const auto style_files = split_list("style", vm["style"].as<std::string>());
+  const auto weights = style_weights_option(vm, style_files.size());
+  double sum = 0;
+  for (double w : weights) sum += w;
+  apply_threads(threads);
+  const auto t0 = std::chrono::steady_clock::now();
+  const int style_size =
+      static_cast<int>(model->predictor->options().style_size);
+  torch::Tensor code;
+  for (size_t i = 0; i < style_files.size(); ++i) {
+    auto c = model->predictor->predict(
+                 load_image_tensor(style_files[i], style_size)) *
+             (weights[i] / sum);
+    code = code.defined() ? code + c : c;
+  }
+  const auto content = load_image_tensor(vm["content"].as<std::string>(), size);
+  torch::Tensor result;
+  {
+    c10::InferenceMode inference;
+    result = model->net->forward_code(content, code).clamp(0, 255);
+  }
+  const auto out = vm["out"].as<std::string>();
+  save_image_rgb(out, to_hwc(result));
+  const double ms = std::chrono::duration<double, std::milli>(
+                        std::chrono::steady_clock::now() - t0)
+                        .count();
+  std::cerr << "stylize: wrote " << out << " (" << content.size(3) << "x"
+            << content.size(2) << ", universal model " << path << ", "
+            << std::llround(ms) << " ms)\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 int run_stylize(const std::vector<std::string>& args) {
@@ -35,6 +83,10 @@ int run_stylize(const std::vector<std::string>& args) {
   // clang-format off
   options.add_options()
     ("content", po::value<std::string>()->required(), "content image")
+    ("fast", po::value<std::string>(),
+     "a universal style model (neuralart-train universal): restyle in one\n"
+     "pass with any painting instead of optimising; --content, --style,\n"
+     "--style-weights, --size, --out and --threads apply")
     ("style", po::value<std::string>()->required(),
      "style image(s), comma-separated")
     ("style-weights", po::value<std::string>(),
@@ -89,9 +141,11 @@ int run_stylize(const std::vector<std::string>& args) {
              "the image itself\n(Gatys et al.): content loss on CNN features, "
              "style loss on Gram matrices on an\nimage pyramid, total "
              "variation loss. Without --loss-net the built-in network\nis "
-             "used (no download).",
+             "used (no download). With --fast MODEL a universal style model "
+             "restyles in one\npass instead (any painting, no optimisation).",
              options, {}, args, vm))
     return kExitOk;
+  if (vm.count("fast")) return run_fast(vm);
 
   GatysOptions o;
   o.init = vm["init"].as<std::string>();
@@ -107,12 +161,7 @@ int run_stylize(const std::vector<std::string>& args) {
   if (!(o.lr > 0 && o.lr <= 1000))
     throw UsageError("--lr " + format_number(o.lr) +
                      " is out of range (0, 1000]");
-  o.content_weight = vm["content-weight"].as<double>();
-  check_range("content-weight", o.content_weight, 0.0, 1e9);
-  o.style_weight = vm["style-weight"].as<double>();
-  check_range("style-weight", o.style_weight, 0.0, 1e9);
-  o.tv_weight = vm["tv-weight"].as<double>();
-  check_range("tv-weight", o.tv_weight, 0.0, 1e9);
+  parse_image_loss_weights(vm, o);
   const int size = vm["size"].as<int>();
   check_range("size", size, 32, 4096);
   int style_size = vm["style-size"].as<int>();
@@ -138,15 +187,7 @@ int run_stylize(const std::vector<std::string>& args) {
   check_range("threads", threads, 0, 1024);
   const auto out = vm["out"].as<std::string>();
   const auto style_files = split_list("style", vm["style"].as<std::string>());
-  const auto weights =
-      vm.count("style-weights")
-          ? parse_weights("style-weights",
-                          vm["style-weights"].as<std::string>(),
-                          style_files.size(), 0.0, 1000.0)
-          : std::vector<double>(style_files.size(), 1.0);
-  double weight_sum = 0;
-  for (double w : weights) weight_sum += w;
-  if (!(weight_sum > 0)) throw UsageError("--style-weights must not all be 0");
+  const auto weights = style_weights_option(vm, style_files.size());
   const auto log_path = vm.count("log") ? vm["log"].as<std::string>()
                                         : with_suffix(out, "", ".csv");
   const auto loss_net_spec = vm["loss-net"].as<std::string>();

@@ -24,6 +24,8 @@ const std::vector<Subcommand>& subcommands() {
       {"stylize", "restyle one image by optimisation (Gatys)",
        neuralart::cli::run_stylize},
       {"style", "train a feed-forward style model", neuralart::cli::run_style},
+      {"universal", "train a universal style model (any painting at run time)",
+       neuralart::cli::run_universal},
       {"inspect", "print a model bundle's metadata",
        neuralart::cli::run_inspect},
       {"import", "convert a pytorch/examples fast_neural_style checkpoint",

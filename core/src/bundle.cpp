@@ -20,7 +20,15 @@ constexpr const char* kFormatName = "neuralart-bundle";
 }  // namespace
 
 std::string to_string(ModelKind kind) {
-  return kind == ModelKind::Generator ? "generator" : "style";
+  switch (kind) {
+    case ModelKind::Generator:
+      return "generator";
+    case ModelKind::Style:
+      return "style";
+    case ModelKind::UniversalStyle:
+      return "universal_style";
+  }
+  return "unknown";
 }
 
 json BundleMeta::to_json() const {
@@ -54,9 +62,12 @@ BundleMeta BundleMeta::from_json(const json& j, const std::string& origin) {
     m.kind = ModelKind::Generator;
   } else if (kind == "style") {
     m.kind = ModelKind::Style;
+  } else if (kind == "universal_style") {
+    m.kind = ModelKind::UniversalStyle;
   } else {
     fail_bundle(origin, "unknown model kind '" + kind +
-                            "' (expected generator or style)");
+                            "' (expected generator, style or "
+                            "universal_style)");
   }
   m.arch = j.value("arch", json::object());
   if (!m.arch.is_object() || !m.arch.contains("name") ||

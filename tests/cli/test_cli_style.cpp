@@ -430,3 +430,78 @@ TEST(CliStyle, BadContent_n) {
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_TRUE(has(r, "nostyle.png")) << r.out;
 }
+
+TEST(CliUniversal, TrainsResumesAndStylizesFast) {
+  Images im;
+  const auto model = im.dir.file("u.bundle");
+  const std::string base = "universal --style " + im.style + "," + im.style2 +
+                           " --content " + im.folder +
+                           " --size 32 --content-size 40 --style-size 32 "
+                           "--batch 2 --width 4 --res-blocks 1 "
+                           "--preview-every 2 --checkpoint-every 2 "
+                           "--preview-style " +
+                           im.content + " --log-every 1 --threads 1 --out " +
+                           model;
+  auto r = run(base + " --steps 2");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(
+      fs::exists(fs::path(model + ".run") / "previews" / "step-0000002.png"));
+  r = run(base + " --steps 3 --resume");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(has(r, "resumed at step 2")) << r.out;
+  auto meta = read_bundle_meta(model);
+  EXPECT_EQ(meta.kind, ModelKind::UniversalStyle);
+  EXPECT_EQ(meta.styles, nlohmann::json({"style", "style2"}));
+  EXPECT_EQ(meta.provenance.at("steps"), 3);
+  // Its trained paintings work as plain styles too.
+  EXPECT_EQ(load_style_net(model)->options().num_styles, 2);
+
+  // stylize --fast: any painting, one pass; its size is --size.
+  const auto out = im.dir.file("fast.png");
+  r = run("stylize --fast " + model + " --content " + im.content + " --style " +
+          im.content + " --size 40 --out " + out);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(fs::exists(out));
+  EXPECT_TRUE(has(r, "universal model"));
+}
+
+TEST(CliUniversal, RefusesBadInput_n) {
+  Images im;
+  const std::string base = "universal --content " + im.folder + " --out " +
+                           im.dir.file("u.bundle") + " ";
+  const std::string two = "--style " + im.style + "," + im.style2 + " ";
+  struct Case {
+    std::string args, expect;
+  } cases[] = {{"--style " + im.style, "at least 2"},
+               {"--style " + im.dir.file("none"), "no such file or folder"},
+               {two + "--min-crop 0", "--min-crop 0 is out of range [0.1, 1]"},
+               {two + "--color-shuffle 2", "--color-shuffle 2 is out of range"},
+               {two + "--predictor-lr-scale 0",
+                "--predictor-lr-scale 0 is out of range"},
+               {two + "--bottleneck 0", "--bottleneck 0 is out of range"},
+               {two + "--style-size 8", "--style-size 8 is out of range"},
+               {two + "--size 64 --content-size 48",
+                "--content-size 48 is smaller than the crop --size 64"},
+               {two + "--base " + im.dir.file("none.bundle"), "none.bundle"}};
+  for (const auto& c : cases) {
+    auto r = run(base + c.args);
+    EXPECT_EQ(r.code, 2) << c.args << "\n" << r.out;
+    EXPECT_TRUE(has(r, c.expect)) << c.args << "\n" << r.out;
+  }
+  // A --base of another architecture names the clash.
+  const auto plain = im.dir.file("plain.bundle");
+  auto r = run("style --style " + im.style + " --content " + im.folder +
+               " --size 32 --width 4 --res-blocks 1 --steps 1 --threads 1 "
+               "--out " +
+               plain);
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = run(base + two + "--base " + plain + " --width 8");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_TRUE(has(r, "--width 8 does not match the --base model")) << r.out;
+  // stylize --fast wants a universal model and names the file.
+  r = run("stylize --fast " + plain + " --content " + im.content + " --style " +
+          im.style + " --out " + im.dir.file("x.png"));
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_TRUE(has(r, "plain.bundle")) << r.out;
+  EXPECT_TRUE(has(r, "universal")) << r.out;
+}

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <random>
@@ -20,7 +21,9 @@
 #include "neuralart/bundle.h"
 #include "neuralart/model_paths.h"
 #include "neuralart/models/load.h"
+#include "neuralart/models/style_predictor.h"
 #include "neuralart/runtime/stylizer.h"
+#include "neuralart/train/loss_net.h"
 
 namespace {
 
@@ -28,6 +31,8 @@ struct Models {
   TempDir dir;
   std::string invert, identity, two_styles, wrong_kind, corrupt, missing,
       fails_at_40, medium;
+  // A universal style model and paintings for its style-image.
+  std::string universal, stripes, blots, huge;
 };
 
 void save_script(const std::string& path, const std::string& body) {
@@ -55,6 +60,47 @@ std::string save_two_styles(const std::string& path, int64_t width = 4,
   return path;
 }
 
+// Binary PPM of vertical stripes (period) or of blots (period 0).
+void write_painting(const std::string& path, int w, int h, int period) {
+  std::ofstream out(path, std::ios::binary);
+  out << "P6\n" << w << " " << h << "\n255\n";
+  std::mt19937 rng(3);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      const bool on = period > 0 ? (x / period) % 2 == 0
+                                 : ((x / 6) * 7 + (y / 6) * 3) % 5 < 2;
+      const unsigned char px[3] = {static_cast<unsigned char>(on ? 230 : 20),
+                                   static_cast<unsigned char>(on ? 70 : 120),
+                                   static_cast<unsigned char>(rng() % 60)};
+      out.write(reinterpret_cast<const char*>(px), 3);
+    }
+}
+
+std::string save_universal(const std::string& path) {
+  torch::manual_seed(13);
+  neuralart::StyleNetOptions o;
+  o.width = 4;
+  o.res_blocks = 1;
+  o.num_styles = 2;
+  neuralart::StyleNet probe(o);
+  neuralart::StylePredictorOptions p;
+  p.encoder = "random";
+  p.bottleneck = 8;
+  p.code_size = probe->code_size();
+  p.style_size = 32;
+  neuralart::UniversalStyle u(o, p);
+  torch::NoGradGuard no_grad;
+  for (auto& t : u->named_parameters()) {
+    if (t.key().rfind("net.", 0) == 0 && t.value().dim() == 2)
+      t.value().uniform_(-1.0, 1.5);  // style tables: styles differ
+    if (t.key() == "predictor.out.weight") t.value().uniform_(-0.3, 0.3);
+  }
+  u->predictor->set_encoder(*neuralart::make_random_loss_net(1));
+  neuralart::save_bundle(
+      path, neuralart::universal_style_meta(o, p, {"ink", "fire"}), *u);
+  return path;
+}
+
 const Models& models() {
   // Destroyed at exit, which removes the folder (each test case runs in a
   // process of its own under ctest).
@@ -67,6 +113,15 @@ const Models& models() {
     m->two_styles = save_two_styles(m->dir.file("two.bundle"));
     // ~1.2 MB of weights: a leak per start would show in the RSS.
     m->medium = save_two_styles(m->dir.file("medium.bundle"), 16, 3);
+    m->universal = save_universal(m->dir.file("universal.bundle"));
+    m->stripes = m->dir.file("stripes.ppm");
+    write_painting(m->stripes, 64, 48, 3);
+    m->blots = m->dir.file("blots.ppm");
+    write_painting(m->blots, 48, 64, 0);
+    // Sparse: over the 64 MB limit without writing 65 MB.
+    m->huge = m->dir.file("huge.jpg");
+    std::ofstream(m->huge) << "x";
+    std::filesystem::resize_file(m->huge, 65ll << 20);
     neuralart::DCGANOptions g;
     g.resolution = 32;
     neuralart::DCGANGenerator gen(g);
@@ -855,4 +910,132 @@ int main(int argc, char** argv) {
   gst_init(&argc, &argv);
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
+}
+
+namespace {
+
+// The next INFO or WARNING on the bus (a background swap's outcome).
+GstMessageType swap_outcome(Harness& t, std::string* debug_out = nullptr) {
+  GstMessage* msg =
+      t.pop(static_cast<GstMessageType>(GST_MESSAGE_INFO | GST_MESSAGE_WARNING),
+            60 * GST_SECOND);
+  EXPECT_NE(msg, nullptr);
+  if (!msg) return GST_MESSAGE_UNKNOWN;
+  const auto type = GST_MESSAGE_TYPE(msg);
+  if (debug_out && type == GST_MESSAGE_WARNING) {
+    GError* err = nullptr;
+    gchar* debug = nullptr;
+    gst_message_parse_warning(msg, &err, &debug);
+    *debug_out = debug ? debug : "";
+    g_error_free(err);
+    g_free(debug);
+  }
+  gst_message_unref(msg);
+  return type;
+}
+
+std::vector<uint8_t> restyled(Harness& t, uint32_t seed = 4) {
+  GstBuffer* out = gst_harness_push_and_pull(t.h, random_buffer(t.info, seed));
+  EXPECT_NE(out, nullptr);
+  auto bytes = bytes_of(out);
+  gst_buffer_unref(out);
+  return bytes;
+}
+
+}  // namespace
+
+TEST(StyleTransfer, StyleImageSwapsWhilePlayingAndIsDeterministic) {
+  GstElement* e = make_element(models().universal);
+  gst_util_set_object_arg(G_OBJECT(e), "precision", "fp32");
+  g_object_set(e, "style-image", models().stripes.c_str(), nullptr);
+  Harness t(e);
+  t.set_caps("RGB", 24, 16);
+  const auto stripes = restyled(t);
+  gchar* value = nullptr;
+  g_object_get(t.h->element, "style-image", &value, nullptr);
+  EXPECT_EQ(std::string(value ? value : ""), models().stripes);
+  g_free(value);
+
+  g_object_set(t.h->element, "style-image", models().blots.c_str(), nullptr);
+  EXPECT_EQ(swap_outcome(t), GST_MESSAGE_INFO);
+  const auto blots = restyled(t);
+  EXPECT_NE(blots, stripes);
+  // Back to the first painting: the same pixels (encoding is deterministic).
+  g_object_set(t.h->element, "style-image", models().stripes.c_str(), nullptr);
+  EXPECT_EQ(swap_outcome(t), GST_MESSAGE_INFO);
+  EXPECT_EQ(restyled(t), stripes);
+  // Mixed with a trained style: between both, neither.
+  g_object_set(t.h->element, "style-mix", "0.5,0,0.5", nullptr);
+  const auto mixed = restyled(t);
+  EXPECT_NE(mixed, stripes);
+  g_object_set(t.h->element, "style-mix", "0,0,1", nullptr);
+  EXPECT_EQ(restyled(t), stripes);
+  // Unset: the model's own style again.
+  g_object_set(t.h->element, "style-mix", "", "style-image", nullptr, nullptr);
+  EXPECT_EQ(swap_outcome(t), GST_MESSAGE_INFO);
+  EXPECT_NE(restyled(t), stripes);
+  EXPECT_EQ(t.pop(GST_MESSAGE_ERROR, 0), nullptr);
+}
+
+TEST(StyleTransfer, BadStyleImageWhilePlayingKeepsTheStyle_n) {
+  GstElement* e = make_element(models().universal);
+  gst_util_set_object_arg(G_OBJECT(e), "precision", "fp32");
+  g_object_set(e, "style-image", models().stripes.c_str(), nullptr);
+  Harness t(e);
+  t.set_caps("RGB", 24, 16);
+  const auto stripes = restyled(t);
+  for (const auto* bad :
+       {&models().missing, &models().corrupt, &models().huge}) {
+    g_object_set(t.h->element, "style-image", bad->c_str(), nullptr);
+    std::string debug;
+    ASSERT_EQ(swap_outcome(t, &debug), GST_MESSAGE_WARNING) << *bad;
+    EXPECT_NE(debug.find(*bad), std::string::npos) << debug;
+    EXPECT_EQ(restyled(t), stripes) << *bad;
+  }
+  std::string debug;
+  g_object_set(t.h->element, "style-image", models().huge.c_str(), nullptr);
+  ASSERT_EQ(swap_outcome(t, &debug), GST_MESSAGE_WARNING);
+  EXPECT_NE(debug.find("64 MB"), std::string::npos) << debug;
+  EXPECT_EQ(t.pop(GST_MESSAGE_ERROR, 0), nullptr);
+}
+
+TEST(StyleTransfer, StyleImageNeedsAUniversalModel_n) {
+  GstElement* e = make_element(models().two_styles);
+  g_object_set(e, "style-image", models().stripes.c_str(), nullptr);
+  std::string debug;
+  GError* err = start_error(e, &debug);
+  ASSERT_NE(err, nullptr);
+  EXPECT_NE(std::string(err->message).find(models().stripes), std::string::npos)
+      << err->message;
+  EXPECT_NE(debug.find("universal"), std::string::npos) << debug;
+  g_error_free(err);
+  // While playing: a warning, and the stream goes on.
+  Harness t(make_element(models().two_styles));
+  t.set_caps("RGB", 24, 16);
+  const auto before = restyled(t);
+  g_object_set(t.h->element, "style-image", models().stripes.c_str(), nullptr);
+  ASSERT_EQ(swap_outcome(t, &debug), GST_MESSAGE_WARNING);
+  EXPECT_NE(debug.find("universal"), std::string::npos) << debug;
+  EXPECT_EQ(restyled(t), before);
+}
+
+TEST(StyleTransfer, ModelSwapKeepsTheStyleImage) {
+  GstElement* e = make_element(models().two_styles);
+  gst_util_set_object_arg(G_OBJECT(e), "precision", "fp32");
+  Harness t(e);
+  t.set_caps("RGB", 24, 16);
+  // Set before the model can take it: a warning now...
+  g_object_set(t.h->element, "style-image", models().stripes.c_str(), nullptr);
+  EXPECT_EQ(swap_outcome(t), GST_MESSAGE_WARNING);
+  // ...and used once a universal model is swapped in.
+  g_object_set(t.h->element, "model", models().universal.c_str(), nullptr);
+  EXPECT_EQ(swap_outcome(t), GST_MESSAGE_INFO);  // switched
+  EXPECT_EQ(swap_outcome(t), GST_MESSAGE_INFO);  // restyling like
+  const auto swapped = restyled(t);
+  GstElement* fresh = make_element(models().universal);
+  gst_util_set_object_arg(G_OBJECT(fresh), "precision", "fp32");
+  g_object_set(fresh, "style-image", models().stripes.c_str(), nullptr);
+  Harness u(fresh);
+  u.set_caps("RGB", 24, 16);
+  EXPECT_EQ(restyled(u), swapped);
 }

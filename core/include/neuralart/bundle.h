@@ -14,7 +14,9 @@ using json = nlohmann::json;
 constexpr int kBundleFormatMajor = 1;
 constexpr int kBundleFormatMinor = 0;
 
-enum class ModelKind { Generator, Style };
+// UniversalStyle: a style network plus a style predictor that turns any
+// painting into its style code (models/style_predictor.h).
+enum class ModelKind { Generator, Style, UniversalStyle };
 std::string to_string(ModelKind kind);
 
 // What a bundle says about itself. `arch` holds the architecture name and

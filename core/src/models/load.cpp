@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "neuralart/error.h"
+#include "neuralart/models/style_predictor.h"
 
 namespace neuralart {
 namespace {
@@ -38,6 +39,11 @@ DCGANGenerator load_generator(const std::string& path) {
 }
 
 StyleNet load_style_net(const Bundle& bundle) {
+  if (bundle.meta.kind == ModelKind::UniversalStyle) {
+    // Its network alone: the paintings it trained on as stored styles.
+    auto universal = load_universal_style(bundle);
+    return universal->net;
+  }
   expect_kind(bundle, ModelKind::Style);
   StyleNet net(arch_options<StyleNetOptions>(bundle));
   load_weights(bundle, *net);

@@ -84,6 +84,12 @@ torch::Tensor CondInstanceNormImpl::forward(const torch::Tensor& x,
     gamma = torch::matmul(m, weight);
     beta = torch::matmul(m, bias);
   }
+  return forward_affine(x, gamma, beta);
+}
+
+torch::Tensor CondInstanceNormImpl::forward_affine(const torch::Tensor& x,
+                                                   const torch::Tensor& gamma,
+                                                   const torch::Tensor& beta) {
   // Instance statistics are the batch statistics of one image, and
   // batch_norm's kernels keep channels-last layouts, take bf16/fp16 input
   // with fp32 affine parameters and accumulate in fp32 (measured 20x faster
@@ -196,11 +202,99 @@ torch::Tensor StyleNetImpl::one_hot(int64_t index) const {
   return m;
 }
 
+std::vector<CondInstanceNormImpl*> StyleNetImpl::norms() const {
+  // Modules are shared handles: const here means "does not change them".
+  auto* self = const_cast<StyleNetImpl*>(this);
+  std::vector<CondInstanceNormImpl*> out{self->in1.get(), self->in2.get(),
+                                         self->in3.get()};
+  for (const auto& m : *self->res_norms)
+    out.push_back(m->as<CondInstanceNormImpl>());
+  out.push_back(self->in4.get());
+  out.push_back(self->in5.get());
+  return out;
+}
+
+int64_t StyleNetImpl::code_size() const {
+  int64_t n = 0;
+  for (const auto* in : norms()) n += 2 * in->weight.size(1);
+  return n;
+}
+
+torch::Tensor StyleNetImpl::style_codes() const {
+  std::vector<torch::Tensor> parts;
+  for (const auto* in : norms()) {
+    parts.push_back(in->weight.to(torch::kFloat32));
+    parts.push_back(in->bias.to(torch::kFloat32));
+  }
+  return torch::cat(parts, 1);
+}
+
+torch::Tensor StyleNetImpl::style_code(const torch::Tensor& mix) const {
+  TORCH_CHECK(mix.dim() == 1 && mix.size(0) == options_.num_styles,
+              "style mix must have ", options_.num_styles, " weights");
+  return torch::matmul(mix.to(torch::kFloat32).to(in1->weight.device()),
+                       style_codes());
+}
+
+StyleNet style_net_with_codes(const StyleNetImpl& net,
+                              const torch::Tensor& codes) {
+  TORCH_CHECK(codes.dim() == 2 && codes.size(1) == net.code_size(),
+              "style codes must be [K, ", net.code_size(), "], got ",
+              codes.sizes());
+  auto o = net.options();
+  o.num_styles = codes.size(0);
+  StyleNet copy(o);
+  torch::NoGradGuard no_grad;
+  auto mine = copy->named_parameters();
+  for (const auto& p : net.named_parameters()) {
+    auto* dst = mine.find(p.key());
+    TORCH_CHECK(dst != nullptr, "no parameter ", p.key());
+    if (dst->sizes() == p.value().sizes())
+      dst->copy_(p.value().to(torch::kFloat32).cpu());
+  }
+  auto c = codes.to(torch::kFloat32).cpu();
+  int64_t at = 0;
+  for (auto* in : copy->norms()) {
+    const int64_t ch = in->weight.size(1);
+    in->weight.copy_(c.narrow(1, at, ch));
+    in->bias.copy_(c.narrow(1, at + ch, ch));
+    at += 2 * ch;
+  }
+  return copy;
+}
+
 torch::Tensor StyleNetImpl::forward(const torch::Tensor& x,
                                     const torch::Tensor& mix) {
+  return run(x, mix.defined() ? mix : one_hot(0), {});
+}
+
+torch::Tensor StyleNetImpl::forward_code(const torch::Tensor& x,
+                                         const torch::Tensor& code) {
+  TORCH_CHECK(code.dim() == 1 && code.size(0) == code_size(),
+              "style code must have ", code_size(), " values, got ",
+              code.sizes());
+  return run(x, {}, code);
+}
+
+torch::Tensor StyleNetImpl::forward_folded(const torch::Tensor& x,
+                                           const torch::Tensor& mix) {
+  return run_folded(x, mix.defined() ? mix : one_hot(0), {});
+}
+
+torch::Tensor StyleNetImpl::forward_folded_code(const torch::Tensor& x,
+                                                const torch::Tensor& code) {
+  TORCH_CHECK(code.dim() == 1 && code.size(0) == code_size(),
+              "style code must have ", code_size(), " values, got ",
+              code.sizes());
+  return run_folded(x, {}, code);
+}
+
+torch::Tensor StyleNetImpl::run(const torch::Tensor& x,
+                                const torch::Tensor& mix,
+                                const torch::Tensor& code) {
   TORCH_CHECK(x.dim() == 4 && x.size(1) == 3,
               "style network expects [N, 3, H, W], got ", x.sizes());
-  if (fold() == 1) return forward_folded(x, mix);
+  if (fold() == 1) return run_folded(x, mix, code);
   torch::Tensor x_in = x;
   // Odd sides get their last row/column repeated (cropped again below).
   if (x_in.size(2) % 2)
@@ -208,14 +302,15 @@ torch::Tensor StyleNetImpl::forward(const torch::Tensor& x,
   if (x_in.size(3) % 2)
     x_in = torch::cat({x_in, x_in.narrow(3, x_in.size(3) - 1, 1)}, 3);
   x_in = torch::pixel_unshuffle(x_in, 2).contiguous(x.suggest_memory_format());
-  auto y = torch::pixel_shuffle(forward_folded(x_in, mix), 2);
+  auto y = torch::pixel_shuffle(run_folded(x_in, mix, code), 2);
   if (y.size(2) != x.size(2) || y.size(3) != x.size(3))
     y = y.narrow(2, 0, x.size(2)).narrow(3, 0, x.size(3));
   return y;
 }
 
-torch::Tensor StyleNetImpl::forward_folded(const torch::Tensor& x,
-                                           const torch::Tensor& mix_in) {
+torch::Tensor StyleNetImpl::run_folded(const torch::Tensor& x,
+                                       const torch::Tensor& mix_in,
+                                       const torch::Tensor& code_in) {
   const int64_t channels = 3 * fold() * fold();
   TORCH_CHECK(x.dim() == 4 && x.size(1) == channels,
               "style network expects [N, ", channels, ", H, W] here, got ",
@@ -225,24 +320,38 @@ torch::Tensor StyleNetImpl::forward_folded(const torch::Tensor& x,
   TORCH_CHECK(x.size(2) >= 5 && x.size(3) >= 5, "style network needs frames",
               " of at least ", 4 * fold() + 1, "x", 4 * fold() + 1, ", got ",
               x.size(3) * fold(), "x", x.size(2) * fold());
-  auto mix =
-      mix_in.defined() ? mix_in.to(x.device()) : one_hot(0).to(x.device());
-  TORCH_CHECK(mix.dim() == 1 && mix.size(0) == options_.num_styles,
-              "style mix must have ", options_.num_styles, " weights");
+  torch::Tensor mix, code;
+  if (code_in.defined()) {
+    code = code_in.to(x.device(), torch::kFloat32);
+  } else {
+    mix = mix_in.to(x.device());
+    TORCH_CHECK(mix.dim() == 1 && mix.size(0) == options_.num_styles,
+                "style mix must have ", options_.num_styles, " weights");
+  }
+  // The k-th norm's scale and shift: looked up by the mix in its table, or
+  // read from the code (norms() order).
+  int64_t at = 0;
+  auto norm = [&](CondInstanceNormImpl& in, const torch::Tensor& t) {
+    if (!code.defined()) return in.forward(t, mix);
+    const int64_t c = in.weight.size(1);
+    auto gamma = code.narrow(0, at, c), beta = code.narrow(0, at + c, c);
+    at += 2 * c;
+    return in.forward_affine(t, gamma, beta);
+  };
   // In inference the activations are rewritten in place (no autograd
   // needs the inputs), which saves an allocation and a pass per layer.
   const bool in_place = !torch::GradMode::is_enabled();
   // ReLU in place in training too: what it follows (a normalisation) keeps
   // its input, not its output, for the backward pass.
   auto relu = [](torch::Tensor t) { return t.relu_(); };
-  auto y1 = relu(in1->forward(conv1->forward(x), mix));
-  auto y2 = relu(in2->forward(conv2->forward(y1), mix));
-  auto y = relu(in3->forward(conv3->forward(y2), mix));
+  auto y1 = relu(norm(*in1, conv1->forward(x)));
+  auto y2 = relu(norm(*in2, conv2->forward(y1)));
+  auto y = relu(norm(*in3, conv3->forward(y2)));
   for (size_t i = 0; i < res_convs->size(); i += 2) {
-    auto r = relu(res_norms[i]->as<CondInstanceNorm>()->forward(
-        res_convs[i]->as<ConvLayer>()->forward(y), mix));
-    r = res_norms[i + 1]->as<CondInstanceNorm>()->forward(
-        res_convs[i + 1]->as<ConvLayer>()->forward(r), mix);
+    auto r = relu(norm(*res_norms[i]->as<CondInstanceNorm>(),
+                       res_convs[i]->as<ConvLayer>()->forward(y)));
+    r = norm(*res_norms[i + 1]->as<CondInstanceNorm>(),
+             res_convs[i + 1]->as<ConvLayer>()->forward(r));
     y = in_place ? r.add_(y) : y + r;
   }
   // "fit": upsample to the encoder's sizes so any H and W come back
@@ -252,8 +361,8 @@ torch::Tensor StyleNetImpl::forward_folded(const torch::Tensor& x,
     return fit ? torch::upsample_nearest2d(t, {like.size(2), like.size(3)})
                : torch::upsample_nearest2d(t, {2 * t.size(2), 2 * t.size(3)});
   };
-  y = relu(in4->forward(up1->forward(upsample(y, y2)), mix));
-  y = relu(in5->forward(up2->forward(upsample(y, y1)), mix));
+  y = relu(norm(*in4, up1->forward(upsample(y, y2))));
+  y = relu(norm(*in5, up2->forward(upsample(y, y1))));
   y = conv_out->forward(y);
   if (y.size(2) != x.size(2) || y.size(3) != x.size(3))
     y = y.narrow(2, 0, x.size(2)).narrow(3, 0, x.size(3));

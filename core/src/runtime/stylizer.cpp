@@ -17,6 +17,7 @@
 #include "neuralart/bundle.h"
 #include "neuralart/error.h"
 #include "neuralart/models/load.h"
+#include "neuralart/models/style_predictor.h"
 #include "neuralart/runtime/script_precision.h"
 
 namespace neuralart {
@@ -100,6 +101,9 @@ struct Stylizer::Model {
   // Forward passes mutate nothing, but LibTorch's APIs are not const.
   mutable StyleNet net{nullptr};
   mutable torch::jit::Module script;
+  // Universal models: the fp32 network and predictor as loaded, from which
+  // each style image's network is derived (net is a placed copy).
+  UniversalStyle universal{nullptr};
 
   torch::Tensor forward(const torch::Tensor& x,
                         const torch::Tensor& mix) const {
@@ -122,7 +126,16 @@ std::shared_ptr<Model> read_model(const std::string& path,
   model->info.path = path;
   if (looks_like_bundle(path)) {
     auto bundle = read_bundle(path);
-    model->net = load_style_net(bundle);
+    if (bundle.meta.kind == ModelKind::UniversalStyle) {
+      model->universal = load_universal_style(bundle);
+      model->net = style_net_with_codes(*model->universal->net,
+                                        model->universal->net->style_codes());
+      model->info.universal = true;
+      model->info.style_size =
+          model->universal->predictor->options().style_size;
+    } else {
+      model->net = load_style_net(bundle);
+    }
     const auto& o = model->net->options();
     model->info.range = value_range_from_string(o.value_range);
     model->info.num_styles = o.num_styles;
@@ -316,28 +329,92 @@ void Stylizer::load_model(const std::string& model_path) {
   }
   model->info.precision = model->auto_pending ? Precision::AUTO : precision;
   place_model(*model, device_, precision);
-  if (options_.warmup_size > 0) {
-    const int64_t side = options_.warmup_size;
-    torch::Tensor y;
-    double ms = 0.0;
-    try {
-      // Two passes: the first allocates and picks kernels, the second is
-      // the steady per-frame cost.
-      std::tie(ms, y) = time_forward(*model, device_, side, side, 2);
-    } catch (const c10::Error& e) {
-      throw BundleError(model_path + ": the model fails on a " +
-                        std::to_string(side) + "x" + std::to_string(side) +
-                        " frame in " + to_string(precision) + " on " +
-                        device_.str() + ": " + first_line(e));
-    }
-    if (y.dim() != 4 || y.size(0) != 1 || y.size(1) != 3) {
-      throw BundleError(model_path + ": output of shape " + shape_string(y) +
-                        " breaks the style I/O contract (expected [N, 3, H, "
-                        "W] RGB)");
-    }
-    model->info.warmup_ms = ms;
-  }
+  warm_up(*model, model_path, precision);
   std::lock_guard<std::mutex> lock(mutex_);
+  model_ = std::move(model);
+}
+
+void Stylizer::warm_up(Model& model, const std::string& label,
+                       Precision precision) const {
+  if (options_.warmup_size <= 0) return;
+  const int64_t side = options_.warmup_size;
+  torch::Tensor y;
+  double ms = 0.0;
+  try {
+    // Two passes: the first allocates and picks kernels, the second is
+    // the steady per-frame cost.
+    std::tie(ms, y) = time_forward(model, device_, side, side, 2);
+  } catch (const c10::Error& e) {
+    throw BundleError(label + ": the model fails on a " + std::to_string(side) +
+                      "x" + std::to_string(side) + " frame in " +
+                      to_string(precision) + " on " + device_.str() + ": " +
+                      first_line(e));
+  }
+  if (y.dim() != 4 || y.size(0) != 1 || y.size(1) != 3) {
+    throw BundleError(label + ": output of shape " + shape_string(y) +
+                      " breaks the style I/O contract (expected [N, 3, H, "
+                      "W] RGB)");
+  }
+  model.info.warmup_ms = ms;
+}
+
+void Stylizer::set_style_image(const torch::Tensor& painting,
+                               const std::string& label) {
+  const auto cur = current();
+  if (!cur->info.universal)
+    throw InvalidArgument(
+        cur->info.path +
+        " is not a universal style model: a style image needs one made by "
+        "neuralart-train universal (or use a style it was trained with)");
+  auto codes = cur->universal->net->style_codes();
+  auto model = std::make_shared<Model>();
+  model->info = cur->info;
+  model->universal = cur->universal;
+  model->auto_pending = cur->auto_pending;
+  model->info.style_names.resize(static_cast<size_t>(codes.size(0)));
+  model->info.style_image.clear();
+  model->info.style_image_index = -1;
+  if (painting.defined()) {
+    if (painting.dim() != 4 || painting.size(0) != 1 || painting.size(1) != 3 ||
+        std::min(painting.size(2), painting.size(3)) < 8)
+      throw InvalidArgument("style image " + label +
+                            " must be RGB [1, 3, H, W] of at least 8x8, got " +
+                            shape_string(painting));
+    torch::Tensor code;
+    {
+      c10::InferenceMode inference;
+      const int64_t side = cur->info.style_size;
+      auto p = painting.to(torch::kFloat32).cpu();
+      const double f =
+          static_cast<double>(side) / std::min(p.size(2), p.size(3));
+      namespace F = torch::nn::functional;
+      auto o = F::InterpolateFuncOptions().size(std::vector<int64_t>{
+          std::max<int64_t>(1, std::llround(p.size(2) * f)),
+          std::max<int64_t>(1, std::llround(p.size(3) * f))});
+      if (f < 1.0)
+        o.mode(torch::kArea);
+      else
+        o.mode(torch::kBilinear).align_corners(false);
+      StylePredictor predictor = cur->universal->predictor;  // non-const handle
+      code = predictor->predict(F::interpolate(p, o));
+    }
+    codes = torch::cat({codes, code.unsqueeze(0)});
+    model->info.style_image = label;
+    model->info.style_image_index = codes.size(0) - 1;
+    model->info.style_names.push_back(label);
+  }
+  model->info.num_styles = codes.size(0);
+  model->net = style_net_with_codes(*cur->universal->net, codes);
+  // The precision the current network runs in (auto's choice if made).
+  const Precision precision = cur->info.precision == Precision::AUTO
+                                  ? Precision::FP32
+                                  : cur->info.precision;
+  place_model(*model, device_, precision);
+  warm_up(*model, cur->info.path, precision);
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (model_ != cur && model_->info.path != cur->info.path)
+    throw InvalidArgument("the model changed while the style image " + label +
+                          " was read; set it again");
   model_ = std::move(model);
 }
 

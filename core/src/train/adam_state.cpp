@@ -26,12 +26,22 @@ typename Map::key_type state_key(const Map&, const torch::Tensor& param) {
   }
 }
 
+// Every group's parameters in order: the state of parameter i is stored
+// under index i (one group: its own indices, as files written before
+// groups were supported).
+std::vector<torch::Tensor> all_params(torch::optim::Adam& opt) {
+  std::vector<torch::Tensor> params;
+  for (auto& g : opt.param_groups())
+    params.insert(params.end(), g.params().begin(), g.params().end());
+  return params;
+}
+
 }  // namespace
 
 void put_adam_state(TensorFile& f, const std::string& prefix,
                     torch::optim::Adam& opt) {
   auto& state = opt.state();
-  const auto& params = opt.param_groups().at(0).params();
+  const auto params = all_params(opt);
   for (size_t i = 0; i < params.size(); ++i) {
     auto it = state.find(state_key(state, params[i]));
     if (it == state.end()) continue;
@@ -47,7 +57,7 @@ void put_adam_state(TensorFile& f, const std::string& prefix,
 void get_adam_state(const TensorFile& f, const std::string& prefix,
                     torch::optim::Adam& opt) {
   auto& state = opt.state();
-  const auto& params = opt.param_groups().at(0).params();
+  const auto params = all_params(opt);
   for (size_t i = 0; i < params.size(); ++i) {
     const auto key = prefix + std::to_string(i);
     auto avg = f.tensors.find(key + ".exp_avg");
@@ -82,6 +92,39 @@ void check_lr_schedule(const std::string& schedule) {
 void set_adam_lr(torch::optim::Adam& optimizer, double lr) {
   for (auto& group : optimizer.param_groups())
     static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+}
+
+nlohmann::json checkpoint_metadata(const TensorFile& file,
+                                   const std::string& path,
+                                   const std::string& key,
+                                   const std::string& kind) {
+  auto it = file.metadata.find(key);
+  if (it == file.metadata.end())
+    throw Error(path + ": not a " + kind + " checkpoint");
+  try {
+    return nlohmann::json::parse(it->second);
+  } catch (const std::exception& e) {
+    throw Error(path + ": malformed checkpoint metadata: " + e.what());
+  }
+}
+
+void require_same(const std::string& path, const std::string& what,
+                  const std::string& was, const std::string& now) {
+  if (was != now)
+    throw Error(path + ": checkpoint was trained with " + what + " " + was +
+                ", this run asks for " + now +
+                " (use another --work-dir, or the same options)");
+}
+
+void restore_tensor(const TensorFile& file, const std::string& path,
+                    const std::string& prefix, const std::string& name,
+                    torch::Tensor& dst) {
+  auto t = file.tensors.find(prefix + name);
+  if (t == file.tensors.end() || t->second.sizes() != dst.sizes())
+    throw Error(path + ": checkpoint lacks or mis-shapes '" + prefix + name +
+                "'");
+  torch::NoGradGuard no_grad;
+  dst.copy_(t->second);
 }
 
 }  // namespace neuralart

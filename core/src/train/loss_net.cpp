@@ -111,6 +111,14 @@ class ConvStackNet : public LossNet {
 
   std::vector<std::string> layer_names() const override { return valid_names_; }
   std::string spec() const override { return spec_; }
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> convs() const override {
+    std::vector<std::pair<torch::Tensor, torch::Tensor>> out;
+    for (size_t i = 0; i < weights_.size(); ++i)
+      out.emplace_back(
+          weights_[i].to(torch::kCPU, torch::kFloat32).contiguous().clone(),
+          biases_[i].to(torch::kCPU, torch::kFloat32).clone());
+    return out;
+  }
   void to(torch::Device device) override {
     for (auto& w : weights_)
       w = w.to(device).contiguous(at::MemoryFormat::ChannelsLast);
@@ -137,6 +145,7 @@ class ConvStackNet : public LossNet {
 class Vgg19Net : public ConvStackNet {
  public:
   using ConvStackNet::ConvStackNet;
+  std::string family() const override { return "vgg19"; }
 
  protected:
   torch::Tensor normalize(const torch::Tensor& rgb255) const override {
@@ -151,6 +160,7 @@ class RandomNet : public ConvStackNet {
  public:
   using ConvStackNet::ConvStackNet;
   bool centred_gram() const override { return true; }
+  std::string family() const override { return "random"; }
 
  protected:
   torch::Tensor normalize(const torch::Tensor& rgb255) const override {
@@ -367,6 +377,64 @@ std::unique_ptr<LossNet> make_random_loss_net(uint64_t seed) {
   return std::make_unique<RandomNet>(
       std::move(specs), std::move(weights), std::move(biases),
       /*max_pool=*/false, "random:" + std::to_string(seed), std::move(names));
+}
+
+namespace {
+std::vector<ConvSpec> family_specs(const std::string& family) {
+  if (family == "vgg19") return vgg19_specs();
+  if (family == "random") return random_specs();
+  throw InvalidArgument("unknown convolution stack '" + family +
+                        "' (expected vgg19 or random)");
+}
+}  // namespace
+
+std::vector<int64_t> conv_stack_channels(const std::string& family,
+                                         int64_t count) {
+  const auto specs = family_specs(family);
+  if (count < 1 || count > static_cast<int64_t>(specs.size()))
+    throw InvalidArgument(family + " has no " + std::to_string(count) +
+                          " convolutions");
+  std::vector<int64_t> out;
+  for (int64_t i = 0; i < count; ++i) out.push_back(specs[i].out);
+  return out;
+}
+
+int64_t conv_stack_depth(const std::string& family, const std::string& layer) {
+  const auto specs = family_specs(family);
+  for (size_t i = 0; i < specs.size(); ++i)
+    if (specs[i].relu_name() == layer) return static_cast<int64_t>(i) + 1;
+  throw InvalidArgument(family + " has no layer '" + layer + "'");
+}
+
+std::unique_ptr<LossNet> make_conv_stack_net(
+    const std::string& family, const std::vector<torch::Tensor>& weights,
+    const std::vector<torch::Tensor>& biases) {
+  auto specs = family_specs(family);
+  if (weights.empty() || weights.size() != biases.size() ||
+      weights.size() > specs.size())
+    throw InvalidArgument(family + ": " + std::to_string(weights.size()) +
+                          " weights and " + std::to_string(biases.size()) +
+                          " biases do not make a convolution stack");
+  specs.resize(weights.size());
+  std::vector<torch::Tensor> w, b;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const auto& s = specs[i];
+    if (weights[i].sizes() != at::IntArrayRef({s.out, s.in, 3, 3}) ||
+        biases[i].sizes() != at::IntArrayRef({s.out}))
+      throw InvalidArgument(family + " layer " + s.relu_name() + ": weight " +
+                            shape_string(weights[i].sizes()) + " / bias " +
+                            shape_string(biases[i].sizes()) + " do not fit");
+    w.push_back(weights[i].to(torch::kFloat32));
+    b.push_back(biases[i].to(torch::kFloat32));
+  }
+  auto names = names_of(specs);
+  if (family == "vgg19")
+    return std::make_unique<Vgg19Net>(std::move(specs), std::move(w),
+                                      std::move(b), /*max_pool=*/true,
+                                      "vgg19:(copied)", std::move(names));
+  return std::make_unique<RandomNet>(std::move(specs), std::move(w),
+                                     std::move(b), /*max_pool=*/false,
+                                     "random:(copied)", std::move(names));
 }
 
 std::unique_ptr<LossNet> make_loss_net(const std::string& spec,

@@ -187,22 +187,11 @@ StyleTrainer::StyleTrainer(StyleTrainOptions options,
     throw InvalidArgument("one name per style is needed");
   options_.model.num_styles = static_cast<int64_t>(styles_.size());
   options_.validate();
-  if (content_.empty()) throw InvalidArgument("no content images");
   if (options_.batch % world_size() != 0)
     throw InvalidArgument("--batch " + std::to_string(options_.batch) +
                           " must be a multiple of the " +
                           std::to_string(world_size()) + " processes");
-  for (size_t i = 0; i < content_.size(); ++i) {
-    const auto& c = content_[i];
-    if (c.dim() != 3 || c.size(0) != 3 || c.scalar_type() != torch::kUInt8)
-      throw InvalidArgument("content image " + std::to_string(i) +
-                            " is not uint8 [3, H, W]");
-    if (std::min(c.size(1), c.size(2)) < options_.size)
-      throw InvalidArgument(
-          "content image " + std::to_string(i) + " (" +
-          std::to_string(c.size(2)) + "x" + std::to_string(c.size(1)) +
-          ") is smaller than the crop size " + std::to_string(options_.size));
-  }
+  check_content_images(content_, options_.size);
   if (is_main()) fs::create_directories(run_dir_);
 
   loss_net_ = make_loss_net(options_.loss_net, loss_layers(options_.loss));
@@ -268,21 +257,9 @@ torch::Tensor StyleTrainer::random_batch() {
   const int64_t s = options_.size;
   const int64_t share = options_.batch / world_size();
   const int64_t first = parallel_ ? parallel_->rank() * share : 0;
-  std::vector<torch::Tensor> crops;
-  for (int64_t b = 0; b < options_.batch; ++b) {
-    const auto idx =
-        torch::randint(static_cast<int64_t>(content_.size()), {1}, rng_)
-            .item<int64_t>();
-    const auto& img = content_[idx];
-    const auto top =
-        torch::randint(img.size(1) - s + 1, {1}, rng_).item<int64_t>();
-    const auto left =
-        torch::randint(img.size(2) - s + 1, {1}, rng_).item<int64_t>();
-    auto crop = img.slice(1, top, top + s).slice(2, left, left + s);
-    if (torch::randint(2, {1}, rng_).item<int64_t>() == 1)
-      crop = crop.flip({2});
-    if (b >= first && b < first + share) crops.push_back(crop);
-  }
+  auto all = random_content_crops(content_, s, options_.batch, rng_);
+  std::vector<torch::Tensor> crops(all.begin() + first,
+                                   all.begin() + first + share);
   return channels_last(torch::stack(crops).to(device_).to(torch::kFloat32));
 }
 
@@ -319,6 +296,52 @@ torch::Tensor temporal_consistency_loss(
   return (diff.pow(2) * mask).sum() / (mask.sum() * 3 + 1.0);
 }
 
+void check_content_images(const std::vector<torch::Tensor>& content,
+                          int64_t size) {
+  if (content.empty()) throw InvalidArgument("no content images");
+  for (size_t i = 0; i < content.size(); ++i) {
+    const auto& c = content[i];
+    if (c.dim() != 3 || c.size(0) != 3 || c.scalar_type() != torch::kUInt8)
+      throw InvalidArgument("content image " + std::to_string(i) +
+                            " is not uint8 [3, H, W]");
+    if (std::min(c.size(1), c.size(2)) < size)
+      throw InvalidArgument(
+          "content image " + std::to_string(i) + " (" +
+          std::to_string(c.size(2)) + "x" + std::to_string(c.size(1)) +
+          ") is smaller than the crop size " + std::to_string(size));
+  }
+}
+
+std::vector<torch::Tensor> random_content_crops(
+    const std::vector<torch::Tensor>& content, int64_t size, int64_t count,
+    at::Generator& rng) {
+  std::vector<torch::Tensor> crops;
+  for (int64_t b = 0; b < count; ++b) {
+    const auto idx =
+        torch::randint(static_cast<int64_t>(content.size()), {1}, rng)
+            .item<int64_t>();
+    const auto& img = content[idx];
+    const auto top =
+        torch::randint(img.size(1) - size + 1, {1}, rng).item<int64_t>();
+    const auto left =
+        torch::randint(img.size(2) - size + 1, {1}, rng).item<int64_t>();
+    auto crop = img.slice(1, top, top + size).slice(2, left, left + size);
+    if (torch::randint(2, {1}, rng).item<int64_t>() == 1) crop = crop.flip({2});
+    crops.push_back(crop);
+  }
+  return crops;
+}
+
+torch::Tensor random_frame_motion(int64_t n, at::Generator& rng) {
+  auto angle = (torch::rand({n}, rng) * 2 - 1) * (2.0 * M_PI / 180.0);
+  auto scale = 1.0 + (torch::rand({n}, rng) * 2 - 1) * 0.04;
+  auto shift = (torch::rand({n, 2}, rng) * 2 - 1) * 0.03;
+  auto cos = torch::cos(angle) / scale, sin = torch::sin(angle) / scale;
+  return torch::stack({torch::stack({cos, -sin, shift.select(1, 0)}, 1),
+                       torch::stack({sin, cos, shift.select(1, 1)}, 1)},
+                      1);
+}
+
 torch::Tensor StyleTrainer::temporal_loss(const torch::Tensor& batch,
                                           const torch::Tensor& output,
                                           const torch::Tensor& mix) {
@@ -327,16 +350,7 @@ torch::Tensor StyleTrainer::temporal_loss(const torch::Tensor& batch,
   // Drawn for the global batch (as random_batch), this rank's share kept.
   const int64_t n = batch.size(0), all = n * world_size();
   const int64_t first = parallel_ ? parallel_->rank() * n : 0;
-  auto angle = ((torch::rand({all}, rng_) * 2 - 1) * (2.0 * M_PI / 180.0))
-                   .narrow(0, first, n);
-  auto scale =
-      (1.0 + (torch::rand({all}, rng_) * 2 - 1) * 0.04).narrow(0, first, n);
-  auto shift =
-      ((torch::rand({all, 2}, rng_) * 2 - 1) * 0.03).narrow(0, first, n);
-  auto cos = torch::cos(angle) / scale, sin = torch::sin(angle) / scale;
-  auto theta = torch::stack({torch::stack({cos, -sin, shift.select(1, 0)}, 1),
-                             torch::stack({sin, cos, shift.select(1, 1)}, 1)},
-                            1);
+  auto theta = random_frame_motion(all, rng_).narrow(0, first, n);
   // Drawn only when asked for, so that runs without it keep their RNG
   // stream (and resume) exactly as before the option existed.
   torch::Tensor noise;
@@ -546,22 +560,16 @@ void StyleTrainer::resume() {
   if (!fs::exists(path))
     throw Error(run_dir_ + ": no " + kCheckpointFile + " to resume from");
   const auto f = read_tensor_file(path);
-  auto it = f.metadata.find(kCheckpointKey);
-  if (it == f.metadata.end()) throw Error(path + ": not a style checkpoint");
-  nlohmann::json meta;
+  const auto meta = checkpoint_metadata(f, path, kCheckpointKey, "style");
   StyleTrainOptions saved;
   try {
-    meta = nlohmann::json::parse(it->second);
     saved = StyleTrainOptions::from_json(meta.at("options"));
   } catch (const std::exception& e) {
     throw Error(path + ": malformed checkpoint metadata: " + e.what());
   }
   auto mismatch = [&](const std::string& what, const std::string& was,
                       const std::string& now) {
-    if (was != now)
-      throw Error(path + ": checkpoint was trained with " + what + " " + was +
-                  ", this run asks for " + now +
-                  " (use another --work-dir, or the same options)");
+    require_same(path, what, was, now);
   };
   mismatch("world size",
            std::to_string(json_int(meta.value("world_size", nlohmann::json(1)),
@@ -579,14 +587,8 @@ void StyleTrainer::resume() {
     mismatch("styles", meta.value("styles", nlohmann::json()).dump(),
              nlohmann::json(style_names_).dump());
 
-  torch::NoGradGuard no_grad;
-  for (auto& p : net_->named_parameters()) {
-    auto t = f.tensors.find("net." + p.key());
-    if (t == f.tensors.end() || t->second.sizes() != p.value().sizes())
-      throw Error(path + ": checkpoint lacks or mis-shapes 'net." + p.key() +
-                  "'");
-    p.value().copy_(t->second);
-  }
+  for (auto& p : net_->named_parameters())
+    restore_tensor(f, path, "net.", p.key(), p.value());
   get_adam_state(f, "adam.", *opt_);
   try {
     step_ = json_int(meta.at("step"), "step");

@@ -12,7 +12,8 @@ namespace neuralart {
 DCGANGenerator load_generator(const Bundle& bundle);
 DCGANGenerator load_generator(const std::string& path);
 
-// Same for style networks.
+// Same for style networks. A universal_style bundle gives its network,
+// whose stored styles are the paintings it trained on.
 StyleNet load_style_net(const Bundle& bundle);
 StyleNet load_style_net(const std::string& path);
 

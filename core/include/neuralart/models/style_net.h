@@ -58,6 +58,10 @@ class CondInstanceNormImpl : public torch::nn::Module {
  public:
   CondInstanceNormImpl(int64_t channels, int64_t num_styles);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mix);
+  // The same with the scale and shift given ([C] each), not looked up.
+  torch::Tensor forward_affine(const torch::Tensor& x,
+                               const torch::Tensor& gamma,
+                               const torch::Tensor& beta);
   torch::Tensor weight, bias;
 };
 TORCH_MODULE(CondInstanceNorm);
@@ -89,12 +93,34 @@ class StyleNetImpl : public torch::nn::Module {
   // forward(). Lets a caller fold and unfold in its own pass over pixels.
   torch::Tensor forward_folded(const torch::Tensor& x,
                                const torch::Tensor& mix = torch::Tensor());
+  torch::Tensor forward_folded_code(const torch::Tensor& x,
+                                    const torch::Tensor& code);
   int64_t fold() const { return options_.stem == "shuffle" ? 2 : 1; }
   const StyleNetOptions& options() const { return options_; }
   // One-hot weights for style `index`.
   torch::Tensor one_hot(int64_t index) const;
 
+  // A style as one vector (a "style code"): every conditional instance
+  // norm's scale then shift, in the order the frame passes them (in1, in2,
+  // in3, the residual blocks', in4, in5). What a style-prediction network
+  // outputs (Ghiasi et al. 2017); mixing styles mixes their codes.
+  int64_t code_size() const;
+  // The code of a mix of the stored styles ([num_styles] weights), [P].
+  torch::Tensor style_code(const torch::Tensor& mix) const;
+  // The codes of all stored styles, [num_styles, P].
+  torch::Tensor style_codes() const;
+  // forward() with the norms' scales and shifts taken from `code` ([P])
+  // instead of the style table: any style, including one never stored.
+  torch::Tensor forward_code(const torch::Tensor& x, const torch::Tensor& code);
+  // The conditional instance norms in code order.
+  std::vector<CondInstanceNormImpl*> norms() const;
+
  private:
+  // Exactly one of mix and code is defined.
+  torch::Tensor run(const torch::Tensor& x, const torch::Tensor& mix,
+                    const torch::Tensor& code);
+  torch::Tensor run_folded(const torch::Tensor& x, const torch::Tensor& mix,
+                           const torch::Tensor& code);
   StyleNetOptions options_;
   ConvLayer conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
   CondInstanceNorm in1{nullptr}, in2{nullptr}, in3{nullptr};
@@ -104,6 +130,11 @@ class StyleNetImpl : public torch::nn::Module {
   ConvLayer conv_out{nullptr};
 };
 TORCH_MODULE(StyleNet);
+
+// A copy of `net` (its convolutions) whose style table holds `codes`
+// ([K, code_size()]: K styles, e.g. the stored ones plus a predicted one).
+StyleNet style_net_with_codes(const StyleNetImpl& net,
+                              const torch::Tensor& codes);
 
 // Multiply-adds x 2 of the network's convolutions on one H x W frame, in
 // GFLOP (the reference width 32, 5 blocks: 70.9 at 640x360).

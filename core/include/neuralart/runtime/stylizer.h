@@ -63,6 +63,13 @@ struct StyleModelInfo {
   // TorchScript ops that run in fp32 whatever the precision, for want of a
   // bf16 kernel (script_precision.h), e.g. "aten::reflection_pad2d".
   std::vector<std::string> fp32_ops;
+  // A universal style model (neuralart-train universal): takes a style
+  // image (set_style_image). Its trained paintings are the first styles;
+  // a style image in use is one more, the last (index style_image_index).
+  bool universal = false;
+  int64_t style_size = 0;          // shorter side a style image is read at
+  std::string style_image;         // label of the style image in use
+  int64_t style_image_index = -1;  // -1: none
 };
 
 // Per-frame settings; cheap to change between frames.
@@ -98,6 +105,16 @@ class Stylizer {
   // atomically. On failure throws and keeps the current model.
   void load_model(const std::string& model_path);
 
+  // Universal models only: predicts `painting`'s style code ([1, 3, h, w]
+  // RGB 0-255, any size: scaled to the model's style size) on the calling
+  // thread and swaps in the network with it as one more style, the last
+  // (info().style_image_index, named `label`), the trained ones kept for
+  // mixing. An undefined tensor removes the style image. The first frame
+  // after the swap runs at full speed: the precision already chosen is
+  // kept. Throws InvalidArgument for a model that is not universal and
+  // keeps the current one on any failure.
+  void set_style_image(const torch::Tensor& painting, const std::string& label);
+
   StyleModelInfo info() const;
   const StylizerOptions& options() const { return options_; }
 
@@ -112,6 +129,10 @@ class Stylizer {
 
  private:
   std::shared_ptr<const Model> current() const;
+  // Two timed passes at warmup_size (info.warmup_ms); throws BundleError
+  // naming `label` when the model fails or breaks the I/O contract.
+  void warm_up(Model& model, const std::string& label,
+               Precision precision) const;
   // Precision auto's timing at the network size h x w: the model decided,
   // swapped in for `pending` unless another model replaced it meanwhile.
   std::shared_ptr<const Model> decide_precision(

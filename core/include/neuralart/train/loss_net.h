@@ -33,7 +33,27 @@ class LossNet {
   // nearly unchanged (style loss ~0.001 at style weight 100 on amber.jpg
   // with mosaic.jpg; docs/style.md shows both).
   virtual bool centred_gram() const { return false; }
+  // "vgg19" or "random": which layout and normalisation (for
+  // make_conv_stack_net).
+  virtual std::string family() const = 0;
+  // The loaded convolutions, block1_conv1 first: weight [out, in, 3, 3]
+  // and bias [out] each (fp32 copies).
+  virtual std::vector<std::pair<torch::Tensor, torch::Tensor>> convs()
+      const = 0;
 };
+
+// A network of `family` from convolutions another one gave (convs()), e.g.
+// kept in a bundle: the first weights.size() layers of that family. Throws
+// InvalidArgument for an unknown family, too many layers or a shape that
+// does not fit.
+std::unique_ptr<LossNet> make_conv_stack_net(
+    const std::string& family, const std::vector<torch::Tensor>& weights,
+    const std::vector<torch::Tensor>& biases);
+// The [out] channel counts of `family`'s first `count` convolutions.
+std::vector<int64_t> conv_stack_channels(const std::string& family,
+                                         int64_t count);
+// How many convolutions of `family` reach `layer` (e.g. relu3_1 -> 5).
+int64_t conv_stack_depth(const std::string& family, const std::string& layer);
 
 // VGG-19 read from TensorFlow.js layers weights (model.json + shards).
 // Loads block1_conv1 .. the conv of the deepest layer in `layers` only.

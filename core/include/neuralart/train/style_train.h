@@ -79,6 +79,24 @@ torch::Tensor temporal_consistency_loss(
     const torch::Tensor& theta, const torch::Tensor& noise = {},
     double noise_sigma = 0.0);
 
+// Shared by the style trainers (StyleTrainer, UniversalTrainer).
+// Throws InvalidArgument naming the image unless every one is uint8
+// [3, H, W] with min(H, W) >= size (and there is one at least).
+void check_content_images(const std::vector<torch::Tensor>& content,
+                          int64_t size);
+
+// `count` random square crops of side `size` from random images of
+// `content` (uint8 [3, H, W] each), half of them mirrored, as training
+// batches draw them (the same generator, the same crops).
+std::vector<torch::Tensor> random_content_crops(
+    const std::vector<torch::Tensor>& content, int64_t size, int64_t count,
+    at::Generator& rng);
+
+// The motion of the temporal term: n random small similarity transforms
+// (rotation up to 2 degrees, scale up to 4 %, shift up to 3 % of the
+// frame), as affine_grid matrices [n, 2, 3].
+torch::Tensor random_frame_motion(int64_t n, at::Generator& rng);
+
 struct StyleTrainOptions {
   StyleNetOptions model;            // num_styles = styles.size()
   std::string loss_net = "random";  // make_loss_net spec
