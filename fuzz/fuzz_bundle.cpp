@@ -7,6 +7,7 @@
 #include "neuralart/bundle.h"
 #include "neuralart/error.h"
 #include "neuralart/models/load.h"
+#include "neuralart/models/style_predictor.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto path = neuralart::fuzz::scratch_file(data, size, ".bundle");
@@ -14,6 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto bundle = neuralart::read_bundle(path);
     if (bundle.meta.kind == neuralart::ModelKind::Style)
       neuralart::load_style_net(bundle);
+    else if (bundle.meta.kind == neuralart::ModelKind::UniversalStyle)
+      neuralart::load_universal_style(bundle);
     else
       neuralart::load_generator(bundle);
   } catch (const neuralart::Error&) {
@@ -29,6 +32,14 @@ void neuralart_fuzz_seeds(const std::string& dir) {
   neuralart::StyleNet net(s);
   neuralart::save_bundle(dir + "/style.bundle", neuralart::style_meta(s, {"x"}),
                          *net);
+  neuralart::StylePredictorOptions p;
+  p.encoder = "random";
+  p.layers = {"relu1_1"};
+  p.bottleneck = 2;
+  p.code_size = net->code_size();
+  neuralart::UniversalStyle u(s, p);
+  neuralart::save_bundle(dir + "/universal.bundle",
+                         neuralart::universal_style_meta(s, p, {"x"}), *u);
   neuralart::DCGANOptions g;
   g.latent_dim = 4;
   g.base_width = 8;

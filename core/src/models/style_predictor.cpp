@@ -122,8 +122,15 @@ torch::Tensor StylePredictorImpl::describe(
   }
   auto net = make_conv_stack_net(options_.encoder, w, b);
   net->to(enc_w_[0].device());
-  const auto feats = net->features(
-      painting.to(enc_w_[0].device(), torch::kFloat32), options_.layers);
+  return describe_features(net->features(
+      painting.to(enc_w_[0].device(), torch::kFloat32), options_.layers));
+}
+
+torch::Tensor StylePredictorImpl::describe_features(
+    const std::vector<torch::Tensor>& feats) const {
+  TORCH_CHECK(feats.size() == options_.layers.size(), "expected ",
+              options_.layers.size(), " feature maps, got ", feats.size());
+  torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> parts;
   for (const auto& f : feats) {
     auto flat = f.to(torch::kFloat32).flatten(2);  // [1, C, HW]

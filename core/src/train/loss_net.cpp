@@ -571,12 +571,18 @@ std::vector<torch::Tensor> image_pyramid(const torch::Tensor& images,
 }
 
 StyleTargets style_targets(LossNet& net, const torch::Tensor& style_rgb255,
-                           const StyleLossConfig& config) {
+                           const StyleLossConfig& config,
+                           std::vector<torch::Tensor>* first_level) {
   torch::NoGradGuard no_grad;
   StyleTargets t;
-  for (const auto& level : image_pyramid(style_rgb255, config.pyramid_levels))
-    for (const auto& f : net.features(level, config.style_layers))
+  bool first = true;
+  for (const auto& level : image_pyramid(style_rgb255, config.pyramid_levels)) {
+    auto feats = net.features(level, config.style_layers);
+    for (const auto& f : feats)
       t.grams.push_back(gram_matrix(f, net.centred_gram()));
+    if (first && first_level) *first_level = std::move(feats);
+    first = false;
+  }
   return t;
 }
 

@@ -53,6 +53,10 @@ class StylePredictorImpl : public torch::nn::Module {
   // painting [1, 3, h, w] RGB 0-255 (already at style_size), [D]. No
   // gradient.
   torch::Tensor describe(const torch::Tensor& painting_rgb255) const;
+  // The same from features already computed by a network of the encoder's
+  // weights, one per options().layers, in that order.
+  torch::Tensor describe_features(
+      const std::vector<torch::Tensor>& features) const;
   // Sets the descriptors' standardisation from examples [K, D].
   void set_descriptor_stats(const torch::Tensor& descriptors);
   // Descriptor(s) [D] or [K, D] -> style code(s) [P] or [K, P].

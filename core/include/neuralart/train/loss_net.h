@@ -128,8 +128,12 @@ struct StyleLossConfig {
   int pyramid_levels = 2;  // 1 = single scale
 };
 
+// `first_level`, when given, receives the features of the image itself
+// (pyramid level 0) at config.style_layers, e.g. to describe the painting
+// from the same pass.
 StyleTargets style_targets(LossNet& net, const torch::Tensor& style_rgb255,
-                           const StyleLossConfig& config);
+                           const StyleLossConfig& config,
+                           std::vector<torch::Tensor>* first_level = nullptr);
 
 // Mean over levels and layers of normalized_mse(Gram(x), target); targets
 // of batch 1 broadcast over x's batch.
