@@ -173,17 +173,6 @@ int run_universal(const std::vector<std::string>& args) {
   o.precision = resolved_precision(vm, o.device);
 
   const auto out = vm["out"].as<std::string>();
-  const auto files = painting_files("style", vm["style"].as<std::string>());
-  if (files.size() < 2)
-    throw UsageError("--style names " + std::to_string(files.size()) +
-                     " painting; a universal model needs at least 2 (for one "
-                     "painting, train neuralart-train style)");
-  std::vector<std::string> names;
-  for (const auto& f : files) names.push_back(stem(f));
-  std::vector<std::string> preview_files;
-  if (vm.count("preview-style"))
-    preview_files =
-        painting_files("preview-style", vm["preview-style"].as<std::string>());
   const auto work_dir =
       vm.count("work-dir") ? vm["work-dir"].as<std::string>() : out + ".run";
   const bool resume = vm["resume"].as<bool>();
@@ -196,6 +185,19 @@ int run_universal(const std::vector<std::string>& args) {
     throw UsageError(e.what());
   }
   build_loss_net(o.loss_net, o.loss.content_layers, o.loss.style_layers);
+  // The paintings are checked after every option, so that a bad option is
+  // named before a missing file.
+  const auto files = painting_files("style", vm["style"].as<std::string>());
+  if (files.size() < 2)
+    throw UsageError("--style names " + std::to_string(files.size()) +
+                     " painting; a universal model needs at least 2 (for one "
+                     "painting, train neuralart-train style)");
+  std::vector<std::string> names;
+  for (const auto& f : files) names.push_back(stem(f));
+  std::vector<std::string> preview_files;
+  if (vm.count("preview-style"))
+    preview_files =
+        painting_files("preview-style", vm["preview-style"].as<std::string>());
   const int paint_side = static_cast<int>(2 * uo.predictor.style_size);
   std::vector<torch::Tensor> paintings, previews;
   for (const auto& f : files)

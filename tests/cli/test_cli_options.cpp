@@ -104,6 +104,8 @@ const std::map<std::string, std::string>& base_args() {
       {"gan", "--out /nonexistent/run"},
       {"style", "--style s.png --content c --out /nonexistent/o.bundle"},
       {"stylize", "--content c.png --style s.png --out /nonexistent/o.png"},
+      {"universal",
+       "--style a.png,b.png --content c --out /nonexistent/o.bundle"},
       {"sample", "--model /nonexistent/g.bundle --out /nonexistent/s.png"},
       {"eval-gan", "--model /nonexistent/g.bundle --data mnist:/nonexistent"},
       {"contact-sheet", "--images /nonexistent/a.png --out /nonexistent/c.png"},
@@ -152,6 +154,17 @@ const std::map<std::string, Choice>& choices() {
       {"style --stem", {"half", "full or shuffle"}},
       {"style --base", {"/nonexistent/b.bundle", "/nonexistent/b.bundle"}},
       {"style --lr-schedule", {"step", "constant, linear or cosine"}},
+      {"universal --device", {"tpu", "cpu, cuda or cuda:N"}},
+      {"universal --precision",
+       {"half", "--precision 'half' is not one of auto, fp32, bf16"}},
+      {"universal --seed", {"-3", "out of range"}},
+      {"universal --loss-net", {"alexnet", "random"}},
+      {"universal --conv", {"dense", "standard or separable"}},
+      {"universal --stem", {"half", "full or shuffle"}},
+      {"universal --base", {"/nonexistent/b.bundle", "/nonexistent/b.bundle"}},
+      {"universal --lr-schedule", {"step", "constant, linear or cosine"}},
+      {"universal --style", {"/nonexistent/p.png", "no such file or folder"}},
+      {"stylize --fast", {"/nonexistent/u.bundle", "/nonexistent/u.bundle"}},
       {"stylize --init", {"zeros", "content or noise"}},
       {"stylize --optimizer", {"sgd", "lbfgs or adam"}},
       {"stylize --style-weights", {"-1", "out of range [0, 1000]"}},
@@ -185,6 +198,10 @@ const std::set<std::string>& free_text() {
       "stylize --style",
       "stylize --out",
       "stylize --log",
+      "universal --content",
+      "universal --preview-style",
+      "universal --out",
+      "universal --work-dir",
       "sample --model",
       "sample --out",
       "sample --frames-dir",
@@ -201,7 +218,7 @@ const std::set<std::string>& free_text() {
 }
 
 const std::vector<std::string> kCommands = {
-    "gan",      "style",         "stylize", "sample",
+    "gan",      "style",         "stylize", "sample", "universal",
     "eval-gan", "contact-sheet", "launch",  "import"};
 
 }  // namespace
