@@ -5,9 +5,12 @@
 #   2. 8 s of real footage (vtest.avi, people walking, from Debian's
 #      opencv-doc) restyled by every style of the shipped style model, side
 #      by side: original | style 1 | style 2 ... (pipelines/side-by-side),
-#   3. a labelled contact sheet: an input frame and the same frame in each
-#      style, the styles' paintings (when they are on this machine), frames
-#      of the GAN walk.
+#   3. any painting at run time: the same footage restyled by the shipped
+#      universal model given The Starry Night (opencv-doc) as a file,
+#   4. a labelled contact sheet: an input frame and the same frame in each
+#      style, the styles' paintings (when they are on this machine), the
+#      frame through the universal model beside its painting, frames of the
+#      GAN walk.
 # Without vtest.avi it restyles a generated test scene instead, and says so.
 # Everything lands in one folder (default out/demo/). Never needs ../shared.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -55,7 +58,7 @@ start=$(date +%s)
 rm -rf "$OUT/frames/input"
 rm -f "$OUT"/frames/*.png
 
-log "1/3 GAN: latent walk video and sample grid ($MODELS/default-gan.bundle)"
+log "1/4 GAN: latent walk video and sample grid ($MODELS/default-gan.bundle)"
 "$PIPES/gan-video" "$OUT/gan-walk.mp4" --seconds 8 --grid 3x3 --size 576x576 --speed 0.6
 "$TRAIN" sample "$MODELS/default-gan.bundle" --grid 8x8 --out "$OUT/gan-samples.png"
 
@@ -77,7 +80,7 @@ panel_w=$((3840 / (n_styles + 1) / 16 * 16))
 threads=$(($(nproc) / n_styles))
 [ "$threads" -ge 1 ] || threads=1
 
-log "2/3 style transfer: ${n_styles} style(s) of $(basename "$STYLE_MODEL") (${style_names[*]}), side by side"
+log "2/4 style transfer: ${n_styles} style(s) of $(basename "$STYLE_MODEL") (${style_names[*]}), side by side"
 rm -f "$OUT/input.mp4.part"
 if [ -r "$VIDEO" ]; then
   # The first $FRAMES frames as pictures, then re-timed into an H.264 clip.
@@ -118,7 +121,29 @@ style_list="$(IFS=,; echo "${style_args[*]}")"
 "$PIPES/side-by-side" "$OUT/input.mp4" "$OUT/side-by-side.mp4" --model "$STYLE_MODEL" \
   --style "$style_list" --threads "$threads"
 
-log "3/3 contact sheet"
+# Any painting at run time: the universal model reads The Starry Night as a
+# file (its predictor never trained on it) and restyles the same clip.
+UNIVERSAL="$MODELS/universal-style.bundle"
+PAINTING=/usr/share/doc/opencv-doc/examples/data/starry_night.jpg
+universal=0
+if [ -r "$PAINTING" ] && [ -f "$UNIVERSAL" ]; then
+  log "3/4 any painting: $(basename "$UNIVERSAL") with style-image=$(basename "$PAINTING")"
+  GST_PLUGIN_PATH="$BUILD_DIR/plugins${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}" gst-launch-1.0 -q \
+    filesrc location="$OUT/input.mp4" ! decodebin ! videoconvert \
+    ! styletransfer model="$UNIVERSAL" style-image="$PAINTING" threads="$(nproc)" \
+    ! videoconvert ! x264enc speed-preset=veryfast ! mp4mux \
+    ! filesink location="$OUT/universal.mp4.part"
+  mv -f "$OUT/universal.mp4.part" "$OUT/universal.mp4"
+  GST_PLUGIN_PATH="$BUILD_DIR/plugins${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}" gst-launch-1.0 -q \
+    filesrc location="$OUT/frames/input.png" ! pngdec ! videoconvert \
+    ! styletransfer model="$UNIVERSAL" style-image="$PAINTING" threads="$(nproc)" \
+    ! videoconvert ! pngenc ! filesink location="$OUT/frames/universal.png"
+  universal=1
+else
+  log "3/4 any painting: skipped ($PAINTING, from opencv-doc, is not here)"
+fi
+
+log "4/4 contact sheet"
 # The input frame in every style: one pipeline, one branch per style.
 branches=()
 for i in "${!style_args[@]}"; do
@@ -167,6 +192,15 @@ if [ "$found" -gt 0 ]; then
   sheet+=("$OUT/frames/blank.png" "${painting_row[@]}") labels+=("the styles' paintings:" "${painting_labels[@]}")
 else
   echo "demo.sh: the styles' images (${style_files[*]:-none listed}) are not on this machine: no paintings row" >&2
+fi
+# The universal model's row: its painting, the frame, blanks to the width.
+if [ "$universal" = 1 ]; then
+  [ -f "$OUT/frames/blank.png" ] || gst-launch-1.0 -q videotestsrc pattern=black num-buffers=1 \
+    ! "video/x-raw,width=$panel_w,height=$panel_h" ! videoconvert ! pngenc \
+    ! filesink location="$OUT/frames/blank.png"
+  sheet+=("$PAINTING" "$OUT/frames/universal.png")
+  labels+=("any painting: starry_night.jpg as a file" "universal-style.bundle with it")
+  for ((i = 2; i < cols; i++)); do sheet+=("$OUT/frames/blank.png") labels+=(""); done
 fi
 # One row of GAN walk frames, evenly spread over its 8 s.
 gst-launch-1.0 -q filesrc location="$OUT/gan-walk.mp4" ! decodebin ! videoconvert \
