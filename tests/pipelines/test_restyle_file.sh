@@ -53,6 +53,20 @@ else
   note "examples/models/default-style.bundle is not there (yet): the default model is not tested"
 fi
 
+# --style-image: the shipped universal model restyles like a painting given
+# as a file; a missing painting is refused before any work.
+if [ -f "$SOURCE_DIR/examples/models/universal-style.bundle" ]; then
+  gst-launch-1.0 -q videotestsrc pattern=smpte num-buffers=1 ! video/x-raw,width=96,height=64 \
+    ! videoconvert ! pngenc ! filesink location="$WORK/painting.png"
+  "${rs[@]}" "$WORK/in-noaudio.webm" "$WORK/painted.webm" --style-image "$WORK/painting.png" \
+    --threads 1 --quiet >/dev/null || fail "restyle-file --style-image failed"
+  expect_media "$WORK/painted.webm" "48x32 5/1" 6 1.2 none
+else
+  note "examples/models/universal-style.bundle is not there: --style-image is not tested"
+fi
+expect_exit 1 "${rs[@]}" "$WORK/in-noaudio.webm" "$WORK/x.webm" --style-image "$WORK/none.png"
+[ ! -e "$WORK/x.webm" ] || fail "a missing style image left an output"
+
 # An odd size: kept in WebM; refused with a reason for H.264.
 make_clip "$WORK/odd.webm" 33 25 10 4
 "${rs[@]}" "$WORK/odd.webm" "$WORK/odd-out.webm" "${opts[@]}" --quiet >/dev/null || fail "odd size to .webm failed"
