@@ -8,10 +8,11 @@
 set -euo pipefail
 usage() {
   cat <<'USAGE'
-usage: bench/flicker.sh [--model M] [--style NAME] [--frames N] [--smooth S] [--threads T] [CLIP...]
+usage: bench/flicker.sh [--model M] [--style NAME] [--style-image F] [--frames N] [--smooth S] [--threads T] [CLIP...]
 
   --model M     style model (default: the shipped default-style.bundle)
   --style NAME  the model's style to use (default: its first)
+  --style-image F  a painting for a universal model's style-image
   --frames N    frames per clip (default 90)
   --smooth S    temporal-smoothing value for the "on" run (default 0.6)
   --threads T   styletransfer threads (default: all cores)
@@ -21,12 +22,13 @@ USAGE
 }
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${NEURALART_BUILD_DIR:-$root/build}"
-model="" style="" frames=90 smooth=0.6 threads=0
+model="" style="" style_image="" frames=90 smooth=0.6 threads=0
 clips=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --model) model="$2"; shift 2 ;;
     --style) style="$2"; shift 2 ;;
+    --style-image) style_image="$2"; shift 2 ;;
     --frames) frames="$2"; shift 2 ;;
     --smooth) smooth="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
@@ -46,6 +48,7 @@ export GST_PLUGIN_PATH="$build/plugins${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
 model_prop=()
 [ -n "$model" ] && model_prop=("model=$model")
 [ -n "$style" ] && model_prop+=("style=$style")
+[ -n "$style_image" ] && model_prop+=("style-image=$style_image")
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
