@@ -65,33 +65,9 @@ int run_style(const std::vector<std::string>& args) {
      "(only a style's vectors train)")
     ("lr-schedule", po::value<std::string>()->default_value("constant"),
      "learning-rate schedule: constant, linear (decay to 0) or cosine")
-    ("width", po::value<int64_t>()->default_value(32),
-     "channels of the first layer (x2, x4 deeper), [4, 256]")
-    ("res-blocks", po::value<int64_t>()->default_value(5),
-     "residual blocks, [0, 32]")
-    ("conv", po::value<std::string>()->default_value("standard"),
-     "3x3 convolutions inside the network: standard or separable "
-     "(depthwise 3x3 + 1x1; faster)")
-    ("stem", po::value<std::string>()->default_value("full"),
-     "full (9x9 convolutions at full resolution) or shuffle (pixel-shuffle "
-     "in and out, every convolution at half resolution or less; the "
-     "real-time variant, docs/benchmarks.md)")
     ("loss-jitter", po::value<int64_t>()->default_value(0),
      "crop output and input by the same random offset below N pixels "
      "before the loss network each step, [0, 16] (0: off)")
-    ("content-weight", real_value<double>(1.0),
-     "content loss weight, [0, 1e9]")
-    ("style-weight", real_value<double>(10.0),
-     "style loss weight, [0, 1e9]")
-    ("tv-weight", real_value<double>(1.0),
-     "total-variation loss weight, [0, 1e9]")
-    ("temporal-weight", real_value<double>(0.0),
-     "temporal-consistency loss weight for video, [0, 1e9] (0: off; 30-100\n"
-     "for a painting, docs/training-style.md)")
-    ("temporal-noise", real_value<double>(0.0),
-     "pixel noise (standard deviation, 0-255 units) the temporal term adds\n"
-     "to its moved input, [0, 64]: the network learns to ignore sensor and\n"
-     "codec noise too (0: motion only; try 4)")
     ("content-layers", po::value<std::string>()->default_value("relu2_2"),
      "content layers, comma-separated (relu1_1 ... relu5_4)")
     ("style-layers",
@@ -102,6 +78,8 @@ int run_style(const std::vector<std::string>& args) {
     ("loss-net", po::value<std::string>()->default_value("random"),
      "loss network: random, random:SEED (built in) or vgg19:PATH/model.json");
   // clang-format on
+  add_network_options(options, 32, 5, "standard");
+  add_loss_weight_options(options, 1.0, 10.0);
   add_run_options(options, 500, true);
   add_precision_option(options);
   po::variables_map vm;

@@ -84,25 +84,12 @@ int run_universal(const std::vector<std::string>& args) {
     ("lr", real_value<double>(1e-3), "Adam learning rate, [1e-7, 1]")
     ("lr-schedule", po::value<std::string>()->default_value("constant"),
      "constant, linear (decay to 0) or cosine")
-    ("width", po::value<int64_t>()->default_value(16),
-     "channels of the first layer, [4, 256]")
-    ("res-blocks", po::value<int64_t>()->default_value(3),
-     "residual blocks, [0, 32]")
-    ("conv", po::value<std::string>()->default_value("separable"),
-     "standard or separable")
-    ("stem", po::value<std::string>()->default_value("full"),
-     "full or shuffle")
-    ("content-weight", real_value<double>(2.0), "content loss weight, [0, 1e9]")
-    ("style-weight", real_value<double>(13.0), "style loss weight, [0, 1e9]")
-    ("tv-weight", real_value<double>(1.0), "total-variation weight, [0, 1e9]")
-    ("temporal-weight", real_value<double>(0.0),
-     "temporal-consistency weight for video, [0, 1e9] (0: off)")
-    ("temporal-noise", real_value<double>(0.0),
-     "pixel noise of the temporal term, [0, 64]")
     ("loss-net", po::value<std::string>()->default_value("random"),
      "loss network and the predictor's encoder: random, random:SEED or\n"
      "vgg19:PATH/model.json");
   // clang-format on
+  add_network_options(options, 16, 3, "separable");
+  add_loss_weight_options(options, 2.0, 13.0);
   add_run_options(options, 250, false);
   add_precision_option(options);
   po::variables_map vm;

@@ -183,6 +183,49 @@ inline void parse_loss_weights(const po::variables_map& vm,
   check_range("temporal-noise", o.temporal_noise, 0.0, 64.0);
 }
 
+// --width, --res-blocks, --conv and --stem with these defaults (the
+// network of `style` and `universal`).
+inline void add_network_options(po::options_description& options, int64_t width,
+                                int64_t res_blocks, const char* conv) {
+  // clang-format off
+  options.add_options()
+    ("width", po::value<int64_t>()->default_value(width),
+     "channels of the first layer (x2, x4 deeper), [4, 256]")
+    ("res-blocks", po::value<int64_t>()->default_value(res_blocks),
+     "residual blocks, [0, 32]")
+    ("conv", po::value<std::string>()->default_value(conv),
+     "3x3 convolutions inside the network: standard or separable "
+     "(depthwise 3x3 + 1x1; faster)")
+    ("stem", po::value<std::string>()->default_value("full"),
+     "full (9x9 convolutions at full resolution) or shuffle (pixel-shuffle "
+     "in and out, every convolution at half resolution or less; the "
+     "real-time variant, docs/benchmarks.md)");
+  // clang-format on
+}
+
+// --content-weight, --style-weight (these defaults), --tv-weight,
+// --temporal-weight and --temporal-noise.
+inline void add_loss_weight_options(po::options_description& options,
+                                    double content_weight,
+                                    double style_weight) {
+  // clang-format off
+  options.add_options()
+    ("content-weight", real_value<double>(content_weight),
+     "content loss weight, [0, 1e9]")
+    ("style-weight", real_value<double>(style_weight),
+     "style loss weight, [0, 1e9]")
+    ("tv-weight", real_value<double>(1.0),
+     "total-variation loss weight, [0, 1e9]")
+    ("temporal-weight", real_value<double>(0.0),
+     "temporal-consistency loss weight for video, [0, 1e9] (0: off; 30-100\n"
+     "for a painting, docs/training-style.md)")
+    ("temporal-noise", real_value<double>(0.0),
+     "pixel noise (standard deviation, 0-255 units) the temporal term adds\n"
+     "to its moved input, [0, 64]: the network learns to ignore sensor and\n"
+     "codec noise too (0: motion only; try 4)");
+  // clang-format on
+}
+
 // The options of a training run's files and machine, as `style` and
 // `universal` share them: --work-dir, --resume, --preview-every,
 // --preview-count, --checkpoint-every (default `checkpoint_every`),
