@@ -69,6 +69,21 @@ StylePredictorOptions StylePredictorOptions::from_json(
   return o;
 }
 
+torch::Tensor scale_painting(const torch::Tensor& img, int64_t side) {
+  namespace F = torch::nn::functional;
+  const int64_t h = img.size(2), w = img.size(3);
+  const double f = static_cast<double>(side) / std::min(h, w);
+  if (f == 1.0) return img;
+  auto o = F::InterpolateFuncOptions().size(
+      std::vector<int64_t>{std::max<int64_t>(1, std::llround(h * f)),
+                           std::max<int64_t>(1, std::llround(w * f))});
+  if (f < 1.0)
+    o.mode(torch::kArea);
+  else
+    o.mode(torch::kBilinear).align_corners(false);
+  return F::interpolate(img, o);
+}
+
 StylePredictorImpl::StylePredictorImpl(const StylePredictorOptions& options)
     : options_(options) {
   options_.validate();

@@ -383,20 +383,9 @@ void Stylizer::set_style_image(const torch::Tensor& painting,
     torch::Tensor code;
     {
       c10::InferenceMode inference;
-      const int64_t side = cur->info.style_size;
-      auto p = painting.to(torch::kFloat32).cpu();
-      const double f =
-          static_cast<double>(side) / std::min(p.size(2), p.size(3));
-      namespace F = torch::nn::functional;
-      auto o = F::InterpolateFuncOptions().size(std::vector<int64_t>{
-          std::max<int64_t>(1, std::llround(p.size(2) * f)),
-          std::max<int64_t>(1, std::llround(p.size(3) * f))});
-      if (f < 1.0)
-        o.mode(torch::kArea);
-      else
-        o.mode(torch::kBilinear).align_corners(false);
       StylePredictor predictor = cur->universal->predictor;  // non-const handle
-      code = predictor->predict(F::interpolate(p, o));
+      code = predictor->predict(scale_painting(
+          painting.to(torch::kFloat32).cpu(), cur->info.style_size));
     }
     codes = torch::cat({codes, code.unsqueeze(0)});
     model->info.style_image = label;

@@ -25,7 +25,6 @@ namespace neuralart {
 namespace {
 
 namespace fs = std::filesystem;
-namespace F = torch::nn::functional;
 
 constexpr const char* kUniversalCheckpointFile = "checkpoint.ckpt";
 constexpr const char* kUniversalCheckpointKey =
@@ -33,22 +32,6 @@ constexpr const char* kUniversalCheckpointKey =
 constexpr const char* kUniversalCsvHeader =
     "step,painting,content_loss,style_loss,tv_loss,temporal_loss,total_loss,"
     "images_per_second";
-
-// Shorter side to `side` (area averaging when shrinking, bilinear when
-// growing), [1, 3, h, w].
-torch::Tensor scale_to(const torch::Tensor& img, int64_t side) {
-  const int64_t h = img.size(2), w = img.size(3);
-  const double f = static_cast<double>(side) / std::min(h, w);
-  const std::vector<int64_t> size{std::max<int64_t>(1, std::llround(h * f)),
-                                  std::max<int64_t>(1, std::llround(w * f))};
-  if (f == 1.0) return img;
-  auto o = F::InterpolateFuncOptions().size(size);
-  if (f < 1.0)
-    o.mode(torch::kArea);
-  else
-    o.mode(torch::kBilinear).align_corners(false);
-  return F::interpolate(img, o);
-}
 
 }  // namespace
 
@@ -70,8 +53,6 @@ void UniversalTrainOptions::validate() const {
   if (!(color_shuffle >= 0.0 && color_shuffle <= 1.0))
     throw InvalidArgument("color-shuffle " + std::to_string(color_shuffle) +
                           " is out of range [0, 1]");
-  if (predictor.encoder != "vgg19" && predictor.encoder != "random")
-    throw InvalidArgument("encoder must be vgg19 or random");
 }
 
 nlohmann::json UniversalTrainOptions::to_json() const {
@@ -162,8 +143,8 @@ UniversalTrainer::UniversalTrainer(UniversalTrainOptions options,
                        static_cast<double>(std::min(p.size(2), p.size(3))));
       const int64_t top = (p.size(2) - side) / 2, left = (p.size(3) - side) / 2;
       d.push_back(predictor_->describe(
-          scale_to(p.narrow(2, top, side).narrow(3, left, side),
-                   options_.predictor.style_size)));
+          scale_painting(p.narrow(2, top, side).narrow(3, left, side),
+                         options_.predictor.style_size)));
     }
     predictor_->set_descriptor_stats(torch::stack(d));
   }
@@ -213,7 +194,8 @@ bool UniversalTrainer::has_checkpoint() const {
 
 torch::Tensor UniversalTrainer::painting_at_style_size(
     const torch::Tensor& painting) const {
-  return scale_to(painting.to(torch::kFloat32), options_.predictor.style_size);
+  return scale_painting(painting.to(torch::kFloat32),
+                        options_.predictor.style_size);
 }
 
 torch::Tensor UniversalTrainer::random_batch() {
@@ -234,8 +216,8 @@ torch::Tensor UniversalTrainer::random_painting_crop(int64_t index) {
       torch::randint(p.size(2) - side + 1, {1}, rng_).item<int64_t>();
   const auto left =
       torch::randint(p.size(3) - side + 1, {1}, rng_).item<int64_t>();
-  auto crop = scale_to(p.narrow(2, top, side).narrow(3, left, side),
-                       options_.predictor.style_size);
+  auto crop = scale_painting(p.narrow(2, top, side).narrow(3, left, side),
+                             options_.predictor.style_size);
   if (torch::randint(2, {1}, rng_).item<int64_t>() == 1) crop = crop.flip({3});
   if (torch::rand({1}, rng_).item<double>() < options_.color_shuffle) {
     auto order = torch::randperm(3, rng_, torch::kLong).to(crop.device());

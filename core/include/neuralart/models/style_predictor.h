@@ -43,6 +43,11 @@ struct StylePredictorOptions {
   void validate() const;  // throws InvalidArgument
 };
 
+// A painting [1, 3, h, w] scaled so its shorter side is `side` (area
+// averaging when shrinking, bilinear when growing): how the trainer and the
+// runtime bring a painting to style_size.
+torch::Tensor scale_painting(const torch::Tensor& painting, int64_t side);
+
 class StylePredictorImpl : public torch::nn::Module {
  public:
   explicit StylePredictorImpl(const StylePredictorOptions& options);
