@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "neuralart/error.h"
+#include "neuralart/runtime/runtime_options.h"
 #include "neuralart/version.h"
 
 namespace {
@@ -64,6 +65,8 @@ std::string who(const std::string& command) {
 
 int main(int argc, char** argv) {
   namespace cli = neuralart::cli;
+  // Training frees and takes back large blocks every step.
+  neuralart::keep_freed_memory_for_reuse();
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
     print_usage(std::cerr);

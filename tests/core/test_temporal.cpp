@@ -4,6 +4,7 @@
 #include <cmath>
 #include <iostream>
 #include <random>
+#include <tuple>
 #include <vector>
 
 #include "neuralart/error.h"
@@ -97,12 +98,17 @@ TEST(Temporal, SmoothingLowersWarpingError) {
   EXPECT_LT(on, off * 0.7) << "off " << off << ", on " << on;
 }
 
-// Frames whose shorter side is over 360 px get their flow from downscaled
-// copies, scaled back up: it must still follow the motion.
+// Frames whose shorter side is over 240 px get their flow from downscaled
+// copies, brought back to full size a strip at a time: it must still follow
+// the motion. 968x500 BGRx is first halved in its own 4-byte layout.
 TEST(Temporal, SmoothingOnLargeFramesUsesScaledFlow) {
-  const double off = mean_warping_error(0.0, PixelFormat::RGB, 640, 400);
-  const double on = mean_warping_error(0.8, PixelFormat::RGB, 640, 400);
-  EXPECT_LT(on, off * 0.7) << "off " << off << ", on " << on;
+  for (const auto& [format, w, h] : {std::tuple{PixelFormat::RGB, 640, 400},
+                                     std::tuple{PixelFormat::BGRx, 968, 500}}) {
+    const double off = mean_warping_error(0.0, format, w, h);
+    const double on = mean_warping_error(0.8, format, w, h);
+    EXPECT_LT(on, off * 0.7) << w << "x" << h << " " << to_string(format)
+                             << ": off " << off << ", on " << on;
+  }
 }
 
 TEST(Temporal, BlendKeepsAlphaAndStillFrames) {
@@ -152,6 +158,17 @@ TEST(Temporal, SizeChangeAndTinyFramesAreSafe) {
     Image out = *img;
     smoother.observe_input(img->view);
     EXPECT_NO_THROW(smoother.blend(out.view, 0.5));
+  }
+  // A stylised frame of another size than the observed input (a caller's
+  // bug) is left alone, with flow at hand or not.
+  auto big = pattern(400, 300, 0, PixelFormat::RGB);
+  auto big2 = pattern(400, 300, 2, PixelFormat::RGB);
+  for (auto* img : {&big, &big2}) {
+    Image other = pattern(420, 300, 0, PixelFormat::RGB);
+    const auto before = other.bytes;
+    smoother.observe_input(img->view);
+    EXPECT_NO_THROW(smoother.blend(other.view, 1.0));
+    EXPECT_EQ(other.bytes, before);
   }
 }
 

@@ -111,12 +111,26 @@ void apply_threads(int threads) {
   if (torch::get_num_threads() != n) torch::set_num_threads(n);
 }
 
+bool keep_freed_memory_wanted() {
+#ifdef __GLIBC__
+  for (const char* name :
+       {"NEURALART_KEEP_MALLOC", "GLIBC_TUNABLES", "MALLOC_TRIM_THRESHOLD_",
+        "MALLOC_TOP_PAD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_MMAP_MAX_",
+        "MALLOC_ARENA_MAX"})
+    if (std::getenv(name) != nullptr) return false;
+  return true;
+#else
+  return false;
+#endif
+}
+
 void keep_freed_memory_for_reuse() {
 #ifdef __GLIBC__
   static const bool done = [] {
-    if (std::getenv("NEURALART_KEEP_MALLOC") != nullptr) return false;
+    if (!keep_freed_memory_wanted()) return false;
     mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
     mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024);
+    mallopt(M_TOP_PAD, 64 * 1024 * 1024);
     return true;
   }();
   (void)done;

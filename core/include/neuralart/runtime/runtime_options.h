@@ -50,9 +50,19 @@ void apply_threads(int threads);
 // frame; glibc returns such blocks to the kernel (mmap above 128 KiB, trim
 // above 128 KiB free at the top), so each frame page-faults them in again
 // (measured: a third of a compact model's 720p frame). Raises glibc's
-// mmap threshold to its 32 MiB maximum and the trim threshold to 1 GiB, so
-// freed activations are reused. Process-wide, once; a no-op elsewhere or
-// when NEURALART_KEEP_MALLOC is set (to keep the allocator's defaults).
+// mmap threshold to its 32 MiB maximum and the trim threshold to 1 GiB, and
+// pads the heap by 64 MiB: without the pad the element at 1280x720 still
+// spent 10 of 18 s in the kernel (docs/benchmarks.md#the-allocator; the
+// streaming thread allocates from a thread arena, which unmaps a whole
+// empty heap regardless of the trim threshold but not within the pad).
+// Process-wide, once; a no-op with another C library, when
+// NEURALART_KEEP_MALLOC is set (to keep the allocator's defaults), or when
+// glibc's own MALLOC_*_ variables or GLIBC_TUNABLES are (the user's choice
+// wins). Called by Stylizer, Generator and neuralart-train.
 void keep_freed_memory_for_reuse();
+
+// Whether keep_freed_memory_for_reuse() applies its settings (the
+// environment checks above).
+bool keep_freed_memory_wanted();
 
 }  // namespace neuralart
