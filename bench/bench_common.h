@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "neuralart/frame.h"
 #include "neuralart/util/remove_tree.h"
 
 namespace neuralart::bench {
@@ -36,6 +37,18 @@ inline bool parse_flags(
     }
   }
   return true;
+}
+
+// A view of a contiguous HWC uint8 tensor (3 or 4 bytes a pixel) as a
+// frame of `format`.
+inline FrameView frame_view(torch::Tensor& hwc, PixelFormat format) {
+  FrameView v;
+  v.data = hwc.data_ptr<uint8_t>();
+  v.height = static_cast<int>(hwc.size(0));
+  v.width = static_cast<int>(hwc.size(1));
+  v.stride = hwc.size(1) * hwc.size(2);
+  v.format = format;
+  return v;
 }
 
 inline int64_t count_params(const torch::nn::Module& m) {

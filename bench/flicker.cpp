@@ -14,19 +14,14 @@
 #include <filesystem>
 #include <iostream>
 
+#include "bench_common.h"
 #include "neuralart/media/image_io.h"
 #include "neuralart/media/temporal.h"
 
 namespace {
 
-neuralart::FrameView view_of(torch::Tensor& hwc) {
-  neuralart::FrameView v;
-  v.data = hwc.data_ptr<uint8_t>();
-  v.height = static_cast<int>(hwc.size(0));
-  v.width = static_cast<int>(hwc.size(1));
-  v.stride = hwc.size(1) * 3;
-  v.format = neuralart::PixelFormat::RGB;
-  return v;
+neuralart::FrameView view_of(torch::Tensor& rgb) {
+  return neuralart::bench::frame_view(rgb, neuralart::PixelFormat::RGB);
 }
 
 }  // namespace

@@ -2,11 +2,11 @@
 // frame (issue #23: at most 20 % of the compact model's frame time at
 // 1280x720), measured on the smoother alone, on real consecutive frames.
 //
-//   neuralart-bench-smoother [--size WxH] [--amount A] [--threads N]
-//                            [--passes P] INPUT_DIR [STYLISED_DIR]
+//   neuralart-bench-smoother --input DIR [--stylised DIR] [--size WxH]
+//                            [--amount A] [--threads N] [--passes P]
 //
-// INPUT_DIR holds consecutive frames as PNGs (bench/flicker.sh's decoded
-// frames, or gst-launch-1.0 ... ! pngenc ! multifilesink); STYLISED_DIR
+// --input holds consecutive frames as PNGs (bench/flicker.sh's decoded
+// frames, or gst-launch-1.0 ... ! pngenc ! multifilesink); --stylised
 // the same frames restyled (default: the inputs themselves; the cost does
 // not depend on what the pictures show). Every frame is scaled to WxH
 // (default 1280x720) as BGRx, the layout the element gets most often, and
@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_common.h"
 #include "neuralart/media/image_io.h"
 #include "neuralart/media/temporal.h"
 
@@ -59,14 +60,8 @@ std::vector<torch::Tensor> load_frames(const std::string& dir, int width,
   return frames;
 }
 
-neuralart::FrameView view_of(torch::Tensor& hwc) {
-  neuralart::FrameView v;
-  v.data = hwc.data_ptr<uint8_t>();
-  v.height = static_cast<int>(hwc.size(0));
-  v.width = static_cast<int>(hwc.size(1));
-  v.stride = hwc.size(1) * 4;
-  v.format = neuralart::PixelFormat::BGRx;
-  return v;
+neuralart::FrameView view_of(torch::Tensor& bgrx) {
+  return neuralart::bench::frame_view(bgrx, neuralart::PixelFormat::BGRx);
 }
 
 struct Stats {
@@ -88,48 +83,49 @@ double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
-int usage(int code) {
-  std::cerr << "usage: neuralart-bench-smoother [--size WxH] [--amount A] "
-               "[--threads N] [--passes P] INPUT_DIR [STYLISED_DIR]\n";
-  return code;
-}
+constexpr const char* kUsage =
+    "usage: neuralart-bench-smoother --input DIR [--stylised DIR] "
+    "[--size WxH] [--amount A] [--threads N] [--passes P]\n";
 
 }  // namespace
 
 int main(int argc, char** argv) {
   int width = 1280, height = 720, threads = 2, passes = 3;
   double amount = 0.6;
-  std::vector<std::string> dirs;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    const bool has_value = i + 1 < argc;
-    if (a == "--help" || a == "-h") return usage(0);
-    if (a == "--size" && has_value) {
-      if (std::sscanf(argv[++i], "%dx%d", &width, &height) != 2 || width < 16 ||
-          height < 16) {
-        std::cerr << "--size: WxH of at least 16x16, e.g. 1280x720\n";
-        return 2;
-      }
-    } else if (a == "--amount" && has_value) {
-      amount = std::atof(argv[++i]);
-    } else if (a == "--threads" && has_value) {
-      threads = std::atoi(argv[++i]);
-    } else if (a == "--passes" && has_value) {
-      passes = std::max(1, std::atoi(argv[++i]));
-    } else if (!a.empty() && a[0] == '-') {
-      return usage(2);
-    } else {
-      dirs.push_back(a);
+  std::string input_dir, stylised_dir;
+  try {
+    if (!neuralart::bench::parse_flags(
+            argc, argv,
+            {{"--input", [&](const std::string& v) { input_dir = v; }},
+             {"--stylised", [&](const std::string& v) { stylised_dir = v; }},
+             {"--size",
+              [&](const std::string& v) {
+                if (std::sscanf(v.c_str(), "%dx%d", &width, &height) != 2 ||
+                    width < 16 || height < 16)
+                  throw std::invalid_argument("WxH of at least 16x16");
+              }},
+             {"--amount", [&](const std::string& v) { amount = std::stod(v); }},
+             {"--threads",
+              [&](const std::string& v) { threads = std::stoi(v); }},
+             {"--passes",
+              [&](const std::string& v) { passes = std::stoi(v); }}})) {
+      std::cout << kUsage;
+      return 0;
     }
+    if (input_dir.empty() || passes < 1 || threads < 1)
+      throw std::invalid_argument("needs --input; --passes and --threads >= 1");
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "neuralart-bench-smoother: " << e.what() << "\n" << kUsage;
+    return 2;
   }
-  if (dirs.empty() || dirs.size() > 2) return usage(2);
   try {
     // As in the element: LibTorch gets `threads`; OpenCV's own loops
     // (resize, remap, DIS) use its default pool, one thread per core.
     torch::set_num_threads(threads);
-    auto inputs = load_frames(dirs[0], width, height);
-    auto stylised =
-        dirs.size() > 1 ? load_frames(dirs[1], width, height) : inputs;
+    auto inputs = load_frames(input_dir, width, height);
+    auto stylised = stylised_dir.empty()
+                        ? inputs
+                        : load_frames(stylised_dir, width, height);
     if (inputs.size() < 2 || stylised.size() != inputs.size())
       throw std::runtime_error(
           "needs at least two input frames and as many stylised ones");

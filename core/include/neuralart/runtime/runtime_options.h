@@ -52,9 +52,10 @@ void apply_threads(int threads);
 // (measured: a third of a compact model's 720p frame). Raises glibc's
 // mmap threshold to its 32 MiB maximum and the trim threshold to 1 GiB, and
 // pads the heap by 64 MiB: without the pad the element at 1280x720 still
-// spent 10 of 18 s in the kernel (docs/benchmarks.md#the-allocator; the
-// streaming thread allocates from a thread arena, which unmaps a whole
-// empty heap regardless of the trim threshold but not within the pad).
+// spent 10 of 18 s in the kernel (docs/benchmarks.md#the-allocator; likely,
+// not verified: the streaming thread allocates from a thread arena, which
+// unmaps a whole empty heap regardless of the trim threshold but not within
+// the pad).
 // Process-wide, once; a no-op with another C library, when
 // NEURALART_KEEP_MALLOC is set (to keep the allocator's defaults), or when
 // glibc's own MALLOC_*_ variables or GLIBC_TUNABLES are (the user's choice
