@@ -206,14 +206,14 @@ inline void add_network_options(po::options_description& options, int64_t width,
 // --content-weight, --style-weight (these defaults), --tv-weight,
 // --temporal-weight and --temporal-noise.
 inline void add_loss_weight_options(po::options_description& options,
-                                    double content_weight,
-                                    double style_weight) {
+                                    double content_weight, double style_weight,
+                                    const std::string& style_weight_note = "") {
   // clang-format off
   options.add_options()
     ("content-weight", real_value<double>(content_weight),
      "content loss weight, [0, 1e9]")
     ("style-weight", real_value<double>(style_weight),
-     "style loss weight, [0, 1e9]")
+     ("style loss weight, [0, 1e9]" + style_weight_note).c_str())
     ("tv-weight", real_value<double>(1.0),
      "total-variation loss weight, [0, 1e9]")
     ("temporal-weight", real_value<double>(0.0),

@@ -314,5 +314,5 @@ TEST(CliOptions, HelpPrintsDefaultsAsWritten_n) {
   // And the defaults that used to print that way read as written.
   EXPECT_NE(help["gan"].find("(=0.0002)"), std::string::npos);
   EXPECT_NE(help["gan"].find("(=0.35)"), std::string::npos);
-  EXPECT_NE(help["style"].find("(=0.001)"), std::string::npos);
+  EXPECT_NE(help["style"].find("(=0.003)"), std::string::npos);
 }

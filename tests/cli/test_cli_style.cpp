@@ -232,20 +232,30 @@ TEST(CliStyle, ContentSizeIsRecorded) {
   EXPECT_EQ(meta.provenance.at("content").at("shorter_side"), 40);
 }
 
-// Left out, the scales are the ones the models are used at: photos at
-// 512 px (cropped to --size) and the painting at the photos' scale.
-TEST(CliStyle, DefaultScalesAreTheScaleOfUse) {
+// Left out, the options are the measured recipe of docs/training-style.md
+// ("Your own painting in 30 minutes"): the compact separable network,
+// 192-px crops of photos at 320 px with the painting at the same scale,
+// batch 2, lr 0.003, content weight 2, style weight 13, 1,800 steps.
+TEST(CliStyle, DefaultsAreTheRecipe) {
   Images im;
   const auto model = im.dir.file("m.bundle");
   auto r = run("style --style " + im.style + " --content " + im.folder +
-               " --size 32 --batch 2 --width 4 --res-blocks 1 --steps 1 "
-               "--threads 1 --preview-every 0 --out " +
-               model);
+               " --steps 1 --threads 1 --preview-every 0 --out " + model);
   ASSERT_EQ(r.code, 0) << r.out;
   const auto meta = read_bundle_meta(model);
-  EXPECT_EQ(meta.provenance.at("content").at("shorter_side"), 512);
-  EXPECT_EQ(meta.provenance.at("style_shorter_side"), 512);
-  EXPECT_DOUBLE_EQ(meta.provenance.at("training").at("lr").get<double>(), 1e-3);
+  EXPECT_EQ(meta.provenance.at("content").at("shorter_side"), 320);
+  EXPECT_EQ(meta.provenance.at("style_shorter_side"), 320);
+  const auto& t = meta.provenance.at("training");
+  EXPECT_EQ(t.at("size"), 192);
+  EXPECT_EQ(t.at("batch"), 2);
+  EXPECT_DOUBLE_EQ(t.at("lr").get<double>(), 3e-3);
+  EXPECT_DOUBLE_EQ(t.at("content_weight").get<double>(), 2);
+  EXPECT_DOUBLE_EQ(t.at("style_weight").get<double>(), 13);
+  EXPECT_EQ(t.at("model").at("width"), 16);
+  EXPECT_EQ(t.at("model").at("res_blocks"), 3);
+  EXPECT_EQ(t.at("model").at("conv"), "separable");
+  EXPECT_EQ(t.at("model").at("stem"), "full");
+  // The step count left out (1,800) is checked by CtrlCSavesThenExits.
 }
 
 // A new painting added to a trained model: the base's convolutions and
@@ -351,7 +361,24 @@ TEST(CliStyle, EpochsAndTemporal) {
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_TRUE(has(r, "1 steps"));  // 3 images / batch 3
   EXPECT_TRUE(has(r, "temporal"));
-  EXPECT_TRUE(fs::exists(model));
+  ASSERT_TRUE(fs::exists(model));
+  // The temporal term takes the video recipe's style weight unless one is
+  // given.
+  auto weight = [](const std::string& bundle) {
+    return read_bundle_meta(bundle)
+        .provenance.at("training")
+        .at("style_weight")
+        .get<double>();
+  };
+  EXPECT_DOUBLE_EQ(weight(model), 16);
+  const auto given = im.dir.file("g.bundle");
+  r = run("style --style " + im.style + " --content " + im.folder +
+          " --size 32 --batch 3 --steps 1 --width 4 --res-blocks 0 "
+          "--temporal-weight 5 --style-weight 9 --pyramid-levels 1 "
+          "--preview-every 0 --out " +
+          given);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_DOUBLE_EQ(weight(given), 9);
 }
 
 TEST(CliStyle, CtrlCSavesThenExits) {
@@ -364,7 +391,7 @@ TEST(CliStyle, CtrlCSavesThenExits) {
                           std::string(NEURALART_TRAIN_EXE) + " style --style " +
                           im.style + " --content " + im.folder +
                           " --size 32 --batch 1 --width 4 --res-blocks 0 "
-                          "--steps 100000000 --threads 1 --log-every 1 "
+                          "--threads 1 --log-every 1 "
                           "--out " +
                           model;
   // Ctrl-C once training runs (the first loss row), however slow the start
@@ -375,6 +402,8 @@ TEST(CliStyle, CtrlCSavesThenExits) {
                      "echo rc=$?'");
   EXPECT_TRUE(has(r, "rc=130")) << r.out;
   EXPECT_TRUE(has(r, "interrupted at step")) << r.out;
+  // --steps left out: the recipe's 1,800 (interrupted long before).
+  EXPECT_TRUE(has(r, " 1800 steps of batch 1 ")) << r.out;
   EXPECT_TRUE(fs::exists(model + ".run/checkpoint.ckpt"));
   EXPECT_NO_THROW(load_style_net(model));
 }
