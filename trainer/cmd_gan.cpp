@@ -50,7 +50,9 @@ int run_gan(const std::vector<std::string>& args) {
   data_opts.add_options()(
       "data", po::value(&data)->default_value(data),
       "training images: a folder (any tree of JPEG/PNG/WebP/BMP), "
-      "mnist:PATH (idx files, gzip or not), a packed .safetensors set, or "
+      "mnist:PATH (idx files, gzip or not), stacked-mnist:PATH (60,000 RGB\n"
+      "images of three MNIST digits, one per channel: 1,000 modes; with\n"
+      "--channels 3), a packed .safetensors set, or "
       "builtin[:N] (N letters A-J in OpenCV's Hershey fonts; default 10000),\n"
       "or tiles:IMAGE[:CELL] (every CELLxCELL cell of one image, 20 unless\n"
       "given: opencv-doc's digits.png holds 5,000 handwritten digits)")(
@@ -121,7 +123,8 @@ int run_gan(const std::vector<std::string>& args) {
       "cutout, color")(
       "r1", real_value(&o.r1_gamma, o.r1_gamma),
       "R1 gradient penalty weight on real images, [0, 1000] (0 = off); "
-      "with rpgan the weight of R1 and R2, 0 = 0.0002*resolution^2/batch")(
+      "with rpgan the weight of R1 and R2, 0 = 0.25*resolution^2/batch\n(4 at "
+      "32 px and batch 64)")(
       "style-mixing", real_value(&o.style_mixing, o.style_mixing),
       "stylegan: share of batches whose later layers take the styles of a "
       "second latent, [0, 1]")(

@@ -355,6 +355,16 @@ TEST(CliEvalGan, ErrorsNameTheProblem_n) {
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find("/nonexistent/mnist"), std::string::npos) << r.out;
   EXPECT_EQ(run("eval-gan " + model + " --data mnist:x --samples 5").code, 2);
+  // Stacked MNIST needs a colour generator: a grey one is named, with the fix.
+  ASSERT_EQ(
+      run("gan --out " + dir.file("grey") + " --steps 1 --channels 1" + kTiny)
+          .code,
+      0);
+  r = run("eval-gan " + dir.file("grey/generator.bundle") +
+          " --data stacked-mnist:/nonexistent/mnist");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("--channels 3 --data stacked-mnist"), std::string::npos)
+      << r.out;
 }
 
 TEST(CliEvalGan, ReportsCoverageOnSharedMnist) {
@@ -373,13 +383,15 @@ TEST(CliEvalGan, ReportsCoverageOnSharedMnist) {
   // The real digits, labelled by the classifier, cover every class.
   EXPECT_NE(r.out.find("classifier_holdout_accuracy"), std::string::npos);
   EXPECT_FALSE(fs::is_empty(dir.file("cache")));
-  // Second run: the cached classifier is used.
+  // Second run, as stacked MNIST (the colour channels are three digits):
+  // the cached classifier is used, and the modes are the 1,000 triples.
   r = run("eval-gan " + dir.file("g/generator.bundle") +
-          " --data mnist:" + mnist +
+          " --data stacked-mnist:" + mnist +
           " --samples 200 --classifier-epochs 1 --threads 1 --cache-dir " +
           dir.file("cache"));
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("classifier from"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("/1000"), std::string::npos) << r.out;
 }
 
 TEST(CliLaunch, TwoProcessesWriteOneRunFolder) {

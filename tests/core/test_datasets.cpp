@@ -57,3 +57,23 @@ TEST(TileSheet, OpenCvDigits) {
   auto set = load_dataset("tiles:" + digits, 32, 1);
   EXPECT_EQ(set.images.sizes(), (torch::IntArrayRef{5000, 1, 32, 32}));
 }
+
+// stacked-mnist:PATH: three MNIST digits as the colour channels.
+TEST(StackedMnist, NeedsThreeChannelsAndReadsTheSharedDigits_n) {
+  try {
+    load_dataset("stacked-mnist:/nonexistent", 32, 1);
+    FAIL() << "a grey stacked MNIST was accepted";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("--channels 3"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(load_dataset("stacked-mnist:/nonexistent", 32, 3), Error);
+  const std::string mnist = NEURALART_SOURCE_DIR "/../shared/data/mnist";
+  if (!std::filesystem::exists(mnist + "/t10k-labels-idx1-ubyte.gz"))
+    GTEST_SKIP() << "needs ../shared/data/mnist (MNIST with labels)";
+  const auto set = load_dataset("stacked-mnist:" + mnist, 32, 3);
+  EXPECT_EQ(set.images.sizes(), (std::vector<int64_t>{60000, 3, 32, 32}));
+  // Every one of the 1,000 triples is drawn (60 each on average).
+  EXPECT_EQ(torch::bincount(set.labels, {}, 1000).gt(0).sum().item<int64_t>(),
+            1000);
+}

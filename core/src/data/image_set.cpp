@@ -1,5 +1,6 @@
 #include "neuralart/data/image_set.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 #include <zlib.h>
 
@@ -129,6 +130,38 @@ ImageSet read_mnist(const std::string& path, int64_t resolution,
     if (labels.dim() == 1 && labels.size(0) == raw.size(0))
       set.labels = labels.to(torch::kInt64);
   }
+  return set;
+}
+
+ImageSet make_stacked_mnist(const ImageSet& mnist, int64_t count,
+                            uint64_t seed) {
+  const auto& x = mnist.images;
+  if (!x.defined() || x.dim() != 4 || x.size(1) != 1 || x.size(0) < 1 ||
+      x.scalar_type() != torch::kUInt8)
+    throw InvalidArgument("stacked MNIST needs grey uint8 digits [N, 1, R, R]");
+  if (!mnist.labels.defined() || mnist.labels.dim() != 1 ||
+      mnist.labels.size(0) != x.size(0))
+    throw InvalidArgument(
+        "stacked MNIST needs the digits' labels (*labels-idx1-ubyte[.gz] "
+        "next to the images)");
+  if (count < 1) throw InvalidArgument("stacked MNIST needs count >= 1");
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  // [count, 3] indices into the digits: one per channel.
+  const auto idx = torch::randint(x.size(0), {count, 3}, gen, torch::kInt64);
+  ImageSet set;
+  set.images = x.select(1, 0)
+                   .index_select(0, idx.reshape({-1}))
+                   .view({count, 3, x.size(2), x.size(3)})
+                   .contiguous();
+  const auto l =
+      mnist.labels.to(torch::kInt64).index_select(0, idx.reshape({-1}));
+  const auto digits = l.view({count, 3});
+  set.labels = (digits.select(1, 0) * 100 + digits.select(1, 1) * 10 +
+                digits.select(1, 2))
+                   .contiguous();
+  set.description = "stacked " + mnist.description + ": " +
+                    std::to_string(count) + " RGB images of 3 digits, seed " +
+                    std::to_string(seed);
   return set;
 }
 

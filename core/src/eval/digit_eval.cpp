@@ -186,4 +186,52 @@ CoverageReport class_coverage(DigitClassifier& net, const torch::Tensor& images,
   return coverage_from_probabilities(torch::cat(probs), min_share);
 }
 
+torch::Tensor to_stacked_classifier_input(const torch::Tensor& images_signed) {
+  TORCH_CHECK(images_signed.dim() == 4 && images_signed.size(1) == 3,
+              "expected stacked digits [N, 3, H, W], got ",
+              images_signed.sizes());
+  auto x = ((images_signed.to(torch::kFloat32) + 1) / 2).clamp(0, 1);
+  if (x.size(2) == 28 && x.size(3) == 28) return x;
+  return torch::adaptive_avg_pool2d(x, {28, 28});
+}
+
+CoverageReport stacked_coverage(DigitClassifier& net,
+                                const torch::Tensor& images) {
+  TORCH_CHECK(images.dim() == 4 && images.size(1) == 3 &&
+                  images.size(2) == 28 && images.size(3) == 28,
+              "expected stacked classifier input [N, 3, 28, 28], got ",
+              images.sizes());
+  constexpr int64_t kModes = 1000;
+  torch::NoGradGuard no_grad;
+  net->eval();
+  CoverageReport r;
+  r.min_share = 0;
+  r.samples = images.size(0);
+  r.counts.assign(kModes, 0);
+  if (r.samples == 0) return r;
+  std::vector<torch::Tensor> classes, confidences;
+  for (int64_t i = 0; i < r.samples; i += 500) {
+    const auto batch = images.slice(0, i, std::min(i + 500, r.samples));
+    const auto probs = torch::softmax(
+        net->forward(batch.reshape({-1, 1, 28, 28})), 1);  // [3n, 10]
+    auto [conf, cls] = probs.max(1);
+    classes.push_back(cls.view({-1, 3}));
+    confidences.push_back(conf);
+  }
+  const auto cls = torch::cat(classes);
+  const auto modes =
+      cls.select(1, 0) * 100 + cls.select(1, 1) * 10 + cls.select(1, 2);
+  const auto counts = torch::bincount(modes, {}, kModes);
+  r.mean_confidence =
+      torch::cat(confidences).to(torch::kFloat64).mean().item<double>();
+  const auto* c = counts.data_ptr<int64_t>();
+  for (int64_t k = 0; k < kModes; ++k) {
+    r.counts[k] = c[k];
+    if (c[k] > 0) ++r.classes_covered;
+    const double p = double(c[k]) / r.samples;
+    if (p > 0) r.kl_to_uniform += p * std::log(p * kModes);
+  }
+  return r;
+}
+
 }  // namespace neuralart

@@ -210,6 +210,14 @@ ImageSet load_dataset(const std::string& spec, int64_t resolution,
   }
   if (spec.rfind("mnist:", 0) == 0)
     return read_mnist(spec.substr(6), resolution, channels);
+  if (spec.rfind("stacked-mnist:", 0) == 0) {
+    if (channels != 3)
+      throw InvalidArgument("--data '" + spec +
+                            "': stacked MNIST is three digits in the red, "
+                            "green and blue channels; give --channels 3");
+    return make_stacked_mnist(read_mnist(spec.substr(14), resolution, 1),
+                              kStackedMnistImages, kStackedMnistSeed);
+  }
   if (fs::path(spec).extension() == ".safetensors") {
     auto set = load_image_set(spec);
     if (set.images.size(1) != channels || set.images.size(2) != resolution)

@@ -184,7 +184,7 @@ torch::Tensor rpgan_loss(const torch::Tensor& a, const torch::Tensor& b) {
 }
 
 double default_rpgan_gamma(int64_t resolution, int64_t batch) {
-  return 0.0002 * double(resolution * resolution) / double(batch);
+  return kRpganGammaScale * double(resolution * resolution) / double(batch);
 }
 
 torch::Tensor mean_pairwise_distance(const torch::Tensor& images) {

@@ -23,6 +23,18 @@ struct ImageSet {
 ImageSet read_mnist(const std::string& path, int64_t resolution,
                     int64_t channels);
 
+// Stacked MNIST (Metz et al. 2017; the mode-coverage benchmark of VEEGAN,
+// PacGAN and R3GAN): `count` RGB images whose red, green and blue channels
+// are three digits of `mnist` drawn independently (grey [N, 1, R, R] uint8
+// with labels). labels[i] = 100 * red + 10 * green + blue, one of 1,000
+// modes. Deterministic for a seed; throws InvalidArgument for grey images
+// without labels or of another shape.
+ImageSet make_stacked_mnist(const ImageSet& mnist, int64_t count,
+                            uint64_t seed);
+// What `--data stacked-mnist:PATH` draws (neuralart-train gan, eval-gan).
+constexpr int64_t kStackedMnistImages = 60000;
+constexpr uint64_t kStackedMnistSeed = 2024;
+
 // Parses idx bytes (used by read_mnist and the fuzzers).
 torch::Tensor parse_idx(const std::vector<uint8_t>& bytes,
                         const std::string& origin);

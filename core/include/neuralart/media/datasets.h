@@ -28,8 +28,9 @@ ImageSet load_tile_sheet(const std::string& path, int64_t cell,
                          int64_t resolution, int64_t channels);
 
 // SPEC: "builtin" (10,000 glyphs) or "builtin:N", "mnist:PATH",
-// "tiles:IMAGE[:CELL]" (CELL 20 unless given), a packed .safetensors image
-// set, or a folder of images.
+// "stacked-mnist:PATH" (make_stacked_mnist: 60,000 RGB images of three
+// digits, 1,000 modes; needs channels 3), "tiles:IMAGE[:CELL]" (CELL 20
+// unless given), a packed .safetensors image set, or a folder of images.
 ImageSet load_dataset(const std::string& spec, int64_t resolution,
                       int64_t channels);
 
