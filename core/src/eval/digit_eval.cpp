@@ -151,6 +151,24 @@ torch::Tensor to_classifier_input(const torch::Tensor& images_signed) {
   return torch::adaptive_avg_pool2d(grey, {28, 28});
 }
 
+namespace {
+
+// r.counts, r.classes_covered and r.kl_to_uniform from the class index of
+// each of r.samples samples (`cls`, int64), against `classes` uniform ones.
+void count_classes(const torch::Tensor& cls, int64_t classes,
+                   CoverageReport& r) {
+  const auto counts = torch::bincount(cls, {}, classes).contiguous();
+  const auto* c = counts.data_ptr<int64_t>();
+  r.counts.assign(c, c + classes);
+  for (int64_t k = 0; k < classes; ++k) {
+    const double p = double(c[k]) / r.samples;
+    if (p >= r.min_share && c[k] > 0) ++r.classes_covered;
+    if (p > 0) r.kl_to_uniform += p * std::log(p * classes);
+  }
+}
+
+}  // namespace
+
 CoverageReport coverage_from_probabilities(const torch::Tensor& probs,
                                            double min_share) {
   TORCH_CHECK(probs.dim() == 2 && probs.size(1) == 10,
@@ -161,14 +179,8 @@ CoverageReport coverage_from_probabilities(const torch::Tensor& probs,
   r.counts.assign(10, 0);
   if (r.samples == 0) return r;
   auto [conf, cls] = probs.max(1);
-  auto counts = torch::bincount(cls, {}, 10);
   r.mean_confidence = conf.to(torch::kFloat64).mean().item<double>();
-  for (int k = 0; k < 10; ++k) {
-    r.counts[k] = counts[k].item<int64_t>();
-    const double p = double(r.counts[k]) / r.samples;
-    if (p >= min_share && r.counts[k] > 0) ++r.classes_covered;
-    if (p > 0) r.kl_to_uniform += p * std::log(p * 10.0);
-  }
+  count_classes(cls, 10, r);
   return r;
 }
 
@@ -221,16 +233,9 @@ CoverageReport stacked_coverage(DigitClassifier& net,
   const auto cls = torch::cat(classes);
   const auto modes =
       cls.select(1, 0) * 100 + cls.select(1, 1) * 10 + cls.select(1, 2);
-  const auto counts = torch::bincount(modes, {}, kModes);
   r.mean_confidence =
       torch::cat(confidences).to(torch::kFloat64).mean().item<double>();
-  const auto* c = counts.data_ptr<int64_t>();
-  for (int64_t k = 0; k < kModes; ++k) {
-    r.counts[k] = c[k];
-    if (c[k] > 0) ++r.classes_covered;
-    const double p = double(c[k]) / r.samples;
-    if (p > 0) r.kl_to_uniform += p * std::log(p * kModes);
-  }
+  count_classes(modes, kModes, r);
   return r;
 }
 
