@@ -122,12 +122,12 @@ TEST(DigitEval, StackedDigitsAreDrawnAndCountedAsTriples) {
   ImageSet digits;
   digits.images = images;
   digits.labels = labels;
-  const auto a = make_stacked_mnist(digits, 3000, 7);
-  EXPECT_EQ(a.images.sizes(), (std::vector<int64_t>{3000, 3, 28, 28}));
+  const auto a = make_stacked_mnist(digits, 1200, 7);
+  EXPECT_EQ(a.images.sizes(), (std::vector<int64_t>{1200, 3, 28, 28}));
   EXPECT_TRUE(
-      torch::equal(a.images, make_stacked_mnist(digits, 3000, 7).images));
+      torch::equal(a.images, make_stacked_mnist(digits, 1200, 7).images));
   EXPECT_FALSE(
-      torch::equal(a.images, make_stacked_mnist(digits, 3000, 8).images));
+      torch::equal(a.images, make_stacked_mnist(digits, 1200, 8).images));
   EXPECT_GE(a.labels.min().item<int64_t>(), 0);
   EXPECT_LT(a.labels.max().item<int64_t>(), 1000);
 
@@ -136,24 +136,25 @@ TEST(DigitEval, StackedDigitsAreDrawnAndCountedAsTriples) {
   o.batch = 32;
   auto net = train_digit_classifier(images, labels, o).net;
   const auto input = to_stacked_classifier_input(to_signed_range(a.images));
-  EXPECT_EQ(input.sizes(), (std::vector<int64_t>{3000, 3, 28, 28}));
+  EXPECT_EQ(input.sizes(), (std::vector<int64_t>{1200, 3, 28, 28}));
   const auto r = stacked_coverage(net, input);
   ASSERT_EQ(r.counts.size(), 1000u);
-  EXPECT_EQ(r.samples, 3000);
+  EXPECT_EQ(r.samples, 1200);
   // The classifier reads each channel as the digit it was drawn from.
   const auto truth = torch::bincount(a.labels, {}, 1000);
   int64_t agree = 0;
   for (int64_t k = 0; k < 1000; ++k)
     agree += std::min(r.counts[k], truth[k].item<int64_t>());
-  EXPECT_GT(agree, 2700);
-  // 3,000 draws over 1,000 modes cover ~95 % of them.
-  EXPECT_GT(r.classes_covered, 900);
-  EXPECT_LT(r.kl_to_uniform, 0.5);
+  EXPECT_GT(agree, 1080);
+  // 1,200 uniform draws over 1,000 modes cover ~700 of them (679-740 in
+  // 200 simulated draws) with KL 0.48 (at most 0.52); a collapse: log 1000.
+  EXPECT_GT(r.classes_covered, 640);
+  EXPECT_LT(r.kl_to_uniform, 0.7);
   // One triple repeated: one mode, KL log 1000.
-  const auto same = input.slice(0, 0, 1).expand({300, 3, 28, 28});
+  const auto same = input.slice(0, 0, 1).expand({100, 3, 28, 28});
   const auto one = stacked_coverage(net, same.contiguous());
   EXPECT_EQ(one.classes_covered, 1);
-  EXPECT_EQ(one.counts[a.labels[0].item<int64_t>()], 300);
+  EXPECT_EQ(one.counts[a.labels[0].item<int64_t>()], 100);
   EXPECT_NEAR(one.kl_to_uniform, std::log(1000.0), 1e-9);
 }
 
