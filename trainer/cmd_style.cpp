@@ -12,6 +12,7 @@
 #include "neuralart/bundle.h"
 #include "neuralart/error.h"
 #include "neuralart/media/image_io.h"
+#include "neuralart/media/motion_pairs.h"
 #include "neuralart/models/load.h"
 #include "neuralart/runtime/runtime_options.h"
 #include "neuralart/train/distributed.h"
@@ -31,6 +32,8 @@ constexpr int64_t kSteps = 1800;          // neither --steps nor --epochs
 constexpr double kBaseLr = 0.01;          // --lr left out with --base
 constexpr double kVideoStyleWeight = 16;  // --style-weight left out with
                                           // --temporal-weight > 0
+constexpr int64_t kMotionPairs = 240;     // frame pairs --temporal-frames
+                                          // keeps (~2.7 MB each at 320 px)
 
 }  // namespace
 
@@ -82,7 +85,14 @@ int run_style(const std::vector<std::string>& args) {
     ("pyramid-levels", po::value<int>()->default_value(2),
      "scales for the style loss (each halves the image), [1, 6]")
     ("loss-net", po::value<std::string>()->default_value("random"),
-     "loss network: random, random:SEED (built in) or vgg19:PATH/model.json");
+     "loss network: random, random:SEED (built in) or vgg19:PATH/model.json")
+    ("temporal-frames", po::value<std::string>(),
+     ("video frames for the temporal term (with --temporal-weight): a\n"
+      "folder of consecutive frames of a clip, or of clip folders; the\n"
+      "optical flow between neighbours is computed once at the content\n"
+      "size (up to " + std::to_string(kMotionPairs) +
+      " pairs), and each step also asks the output of a\n"
+      "frame to match the previous frame's output moved along it").c_str());
   // clang-format on
   // The recipe's network and weights (the compact real-time network; the
   // universal command shares them).
@@ -154,6 +164,10 @@ int run_style(const std::vector<std::string>& args) {
   // (docs/training-style.md, measured on La Muse).
   if (o.temporal_weight > 0 && vm["style-weight"].defaulted())
     o.style_weight = kVideoStyleWeight;
+  if (vm.count("temporal-frames") && o.temporal_weight <= 0)
+    throw UsageError(
+        "--temporal-frames adds real footage to the temporal term: give "
+        "--temporal-weight too (100 in the video recipe)");
   o.loss_jitter = vm["loss-jitter"].as<int64_t>();
   check_range<int64_t>("loss-jitter", o.loss_jitter, 0, 16);
   o.loss.content_layers =
@@ -262,6 +276,23 @@ int run_style(const std::vector<std::string>& args) {
   if (base)
     trainer.provenance["base"] = {{"path", vm["base"].as<std::string>()},
                                   {"styles", base_names}};
+  if (vm.count("temporal-frames")) {
+    const auto frames_dir = vm["temporal-frames"].as<std::string>();
+    std::optional<ProgressLine> bar;  // optical flow of the frame pairs
+    auto pairs = load_motion_pairs(
+        frames_dir, content_size, kMotionPairs,
+        [&](int64_t done, int64_t total) {
+          if (!env.is_main()) return;
+          if (!bar) bar.emplace("pair", total, 0, 40);
+          bar->update(done, "(optical flow of the video frames)");
+        });
+    if (bar) bar->finish();
+    log << "style: " << pairs.size() << " pairs of video frames from "
+        << frames_dir << " for the temporal term\n";
+    trainer.provenance["temporal_frames"] = {{"folder", frames_dir},
+                                             {"pairs", pairs.size()}};
+    trainer.set_motion_pairs(std::move(pairs));
+  }
   if (resume) {
     trainer.resume();
     log << "style: resumed at step " << trainer.current_step() << " from "

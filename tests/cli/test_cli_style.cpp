@@ -375,10 +375,24 @@ TEST(CliStyle, EpochsAndTemporal) {
   r = run("style --style " + im.style + " --content " + im.folder +
           " --size 32 --batch 3 --steps 1 --width 4 --res-blocks 0 "
           "--temporal-weight 5 --style-weight 9 --pyramid-levels 1 "
-          "--preview-every 0 --out " +
-          given);
+          "--preview-every 0 --temporal-frames " +
+          im.folder + " --out " + given);
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_DOUBLE_EQ(weight(given), 9);
+  // Real footage for the term: the three images of the folder as the
+  // frames of one clip, two pairs.
+  EXPECT_TRUE(has(r, "2 pairs of video frames")) << r.out;
+  EXPECT_EQ(read_bundle_meta(given)
+                .provenance.at("temporal_frames")
+                .at("pairs")
+                .get<int64_t>(),
+            2);
+  r = run("style --style " + im.style + " --content " + im.folder +
+          " --size 32 --steps 1 --width 4 --res-blocks 0 --temporal-weight 5 "
+          "--temporal-frames " +
+          im.dir.file("no-frames") + " --out " + im.dir.file("n.bundle"));
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_TRUE(has(r, "no-frames")) << r.out;
 }
 
 TEST(CliStyle, CtrlCSavesThenExits) {
@@ -426,6 +440,7 @@ TEST(CliStyle, OutOfRange_n) {
       {"--lr 2", "--lr"},
       {"--temporal-weight -1", "--temporal-weight"},
       {"--temporal-noise 65", "--temporal-noise 65 is out of range [0, 64]"},
+      {"--temporal-frames " + im.folder, "give --temporal-weight too"},
       {"--preview-count 0", "--preview-count 0 is out of range"},
       {"--style-names a,b", "--style-names has 2 names"},
       {"--content-layers relu6_1", "relu6_1"},

@@ -349,6 +349,102 @@ TEST(TemporalConsistencyLoss, FlickerFixedPatternsAndPassedNoiseCost) {
             1e-9);
 }
 
+// The temporal term on real footage: a pair moved by a known flow.
+// `next` is `prev` shifted right by `dx` pixels, so each pixel of `next`
+// was dx to the left in `prev`: flow (-dx, 0).
+static MotionPairs shifted_pairs(int64_t n, int64_t side, int64_t dx) {
+  torch::manual_seed(5);
+  MotionPairs p;
+  const auto wide = (smooth_image(side, side + dx) +
+                     torch::rand({1, 3, side, side + dx}) * 40)
+                        .clamp(0, 255)
+                        .to(torch::kUInt8)
+                        .repeat({n, 1, 1, 1});
+  p.prev = wide.narrow(3, dx, side).contiguous();
+  p.next = wide.narrow(3, 0, side).contiguous();
+  p.flow = torch::zeros({n, side, side, 2});
+  p.flow.select(3, 0).fill_(-static_cast<double>(dx));
+  p.mask = torch::ones({n, 1, side, side}, torch::kUInt8);
+  return p;
+}
+
+TEST(FlowConsistencyLoss, ZeroForAStaticSceneAndForOutputThatMovesAlong) {
+  torch::NoGradGuard no_grad;
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
+  torch::nn::Conv2d conv(torch::nn::Conv2dOptions(3, 3, 3).padding(1));
+  auto net = [&](const torch::Tensor& in) { return conv->forward(in); };
+  auto still = shifted_pairs(2, 24, 0);
+  EXPECT_LT(flow_consistency_loss(net, random_motion_crops(still, 16, 3, gen))
+                .item<double>(),
+            1e-9);
+  // A pointwise network commutes with an integer shift: the warped output
+  // of the previous frame is the output of this one (inside the crop).
+  auto moved = shifted_pairs(2, 24, 3);
+  auto pointwise = [](const torch::Tensor& in) { return in * 0.5 + 20; };
+  const auto crops = random_motion_crops(moved, 16, 3, gen);
+  EXPECT_LT(flow_consistency_loss(pointwise, crops).item<double>(), 1e-9);
+  // The flow leaves the crop on its left edge: those pixels are masked.
+  EXPECT_LT(crops.mask.mean().item<double>(), 1.0);
+  EXPECT_GT(crops.mask.mean().item<double>(), 0.7);
+}
+
+TEST(FlowConsistencyLoss, FlickerAndAFixedPatternCost) {
+  torch::NoGradGuard no_grad;
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(2);
+  auto still = shifted_pairs(2, 24, 0);
+  auto flicker = [](const torch::Tensor& in) {
+    return in + torch::randn(in.sizes()) * 20;
+  };
+  EXPECT_GT(
+      flow_consistency_loss(flicker, random_motion_crops(still, 16, 2, gen))
+          .item<double>(),
+      1e-3);
+  // Texture fixed to the frame does not follow the motion.
+  const auto pattern = striped_image(16, 16);
+  auto fixed = [&](const torch::Tensor& in) { return in * 0.5 + pattern; };
+  auto moved = shifted_pairs(2, 24, 3);
+  EXPECT_GT(flow_consistency_loss(fixed, random_motion_crops(moved, 16, 2, gen))
+                .item<double>(),
+            1e-3);
+  // A wrong flow costs the identity too; noise it passes through costs.
+  auto id = [](const torch::Tensor& in) { return in; };
+  auto wrong = moved;
+  wrong.flow = wrong.flow.neg();
+  EXPECT_GT(flow_consistency_loss(id, random_motion_crops(wrong, 16, 2, gen))
+                .item<double>(),
+            1e-4);
+  const auto crops = random_motion_crops(still, 16, 2, gen);
+  const double passed =
+      flow_consistency_loss(id, crops, torch::randn(crops.next.sizes()), 8.0)
+          .item<double>();
+  EXPECT_NEAR(passed, std::pow(8.0 / 255, 2), 0.3 * std::pow(8.0 / 255, 2));
+}
+
+TEST(StyleTrainer, MotionPairsAddToTheTemporalTerm_n) {
+  TempDir dir;
+  auto o = tiny_options();
+  StyleTrainer off(o, tiny_content(), {striped_image(32, 32)}, {"s"},
+                   dir.path.string());
+  // No temporal term to add to.
+  EXPECT_THROW(off.set_motion_pairs(shifted_pairs(2, 40, 2)), InvalidArgument);
+  o.temporal_weight = 10;
+  StyleTrainer t(o, tiny_content(), {striped_image(32, 32)}, {"s"},
+                 dir.path.string());
+  auto bad = shifted_pairs(2, 40, 2);
+  bad.mask = bad.mask.to(torch::kFloat32);
+  EXPECT_THROW(t.set_motion_pairs(bad), InvalidArgument);
+  bad = shifted_pairs(2, 40, 2);
+  bad.flow = bad.flow.narrow(0, 0, 1);
+  EXPECT_THROW(t.set_motion_pairs(bad), InvalidArgument);
+  EXPECT_THROW(t.set_motion_pairs(shifted_pairs(2, o.size - 1, 2)),
+               InvalidArgument);  // frames smaller than the crop
+  EXPECT_THROW(t.set_motion_pairs(MotionPairs{}), InvalidArgument);
+  t.set_motion_pairs(shifted_pairs(2, 40, 2));
+  const auto s = t.step();
+  EXPECT_GT(s.temporal, 0.0);
+  EXPECT_TRUE(std::isfinite(s.total));
+}
+
 TEST(StyleTrainer, TemporalNoiseIsValidatedAndRecorded_n) {
   auto o = tiny_options();
   o.temporal_noise = 65;

@@ -5,8 +5,11 @@
 #include <opencv2/video/tracking.hpp>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "neuralart/error.h"
+#include "neuralart/media/image_io.h"
+#include "neuralart/media/motion_pairs.h"
 
 namespace neuralart {
 
@@ -350,6 +353,87 @@ double warping_error(const FrameView& prev_input, const FrameView& input,
   const double valid = cv::sum(flow.mask)[0];
   if (valid <= 0.0) return 0.0;
   return cv::sum(per_pixel.mul(flow.mask))[0] / valid;
+}
+
+namespace {
+
+// A frame scaled to a shorter side of `side` and centre-cropped to a
+// square: packed RGB.
+cv::Mat square_frame(const std::string& path, int side) {
+  const auto rgb = load_image_rgb(path).contiguous();  // uint8 [H, W, 3]
+  cv::Mat img(static_cast<int>(rgb.size(0)), static_cast<int>(rgb.size(1)),
+              CV_8UC3, rgb.data_ptr<uint8_t>());
+  const double f = static_cast<double>(side) / std::min(img.cols, img.rows);
+  cv::Mat scaled;
+  cv::resize(img, scaled,
+             {std::max(side, cvRound(img.cols * f)),
+              std::max(side, cvRound(img.rows * f))},
+             0, 0, f < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
+  const cv::Rect window((scaled.cols - side) / 2, (scaled.rows - side) / 2,
+                        side, side);
+  return scaled(window).clone();
+}
+
+torch::Tensor chw(const cv::Mat& rgb) {
+  return torch::from_blob(rgb.data, {rgb.rows, rgb.cols, 3}, torch::kUInt8)
+      .permute({2, 0, 1})
+      .clone();
+}
+
+}  // namespace
+
+MotionPairs load_motion_pairs(
+    const std::string& dir, int64_t side, int64_t max_pairs,
+    const std::function<void(int64_t, int64_t)>& progress) {
+  if (side < kMinFlowSide)
+    throw InvalidArgument("motion pairs need frames of at least " +
+                          std::to_string(kMinFlowSide) + " pixels");
+  if (max_pairs < 1) throw InvalidArgument("motion pairs: max_pairs < 1");
+  const auto files = list_images(dir);
+  std::vector<size_t> firsts;  // pair (i, i + 1): both in one folder
+  for (size_t i = 0; i + 1 < files.size(); ++i)
+    if (std::filesystem::path(files[i]).parent_path() ==
+        std::filesystem::path(files[i + 1]).parent_path())
+      firsts.push_back(i);
+  if (firsts.empty())
+    throw Error(dir +
+                ": no two consecutive video frames (give a folder of frames "
+                "of one clip, or of clip folders, e.g. PNGs from "
+                "gst-launch-1.0 ... ! pngenc ! multifilesink)");
+  std::vector<size_t> chosen;
+  const auto total = static_cast<int64_t>(firsts.size());
+  const int64_t count = std::min(max_pairs, total);
+  for (int64_t k = 0; k < count; ++k)
+    chosen.push_back(firsts[k * total / count]);
+
+  auto dis = cv::DISOpticalFlow::create(cv::DISOpticalFlow::PRESET_MEDIUM);
+  const int s = static_cast<int>(side);
+  std::vector<torch::Tensor> prev, next, flow, mask;
+  for (size_t k = 0; k < chosen.size(); ++k) {
+    const cv::Mat a = square_frame(files[chosen[k]], s);
+    const cv::Mat b = square_frame(files[chosen[k] + 1], s);
+    const auto pair =
+        flow_between(*dis, to_gray(a), to_gray(b), /*photometric=*/true);
+    // Sample positions back to displacements.
+    cv::Mat displacement(pair.map.size(), CV_32FC2);
+    for (int y = 0; y < s; ++y) {
+      const auto* m = pair.map.ptr<cv::Point2f>(y);
+      auto* d = displacement.ptr<cv::Point2f>(y);
+      for (int x = 0; x < s; ++x)
+        d[x] = m[x] - cv::Point2f(static_cast<float>(x), static_cast<float>(y));
+    }
+    prev.push_back(chw(a));
+    next.push_back(chw(b));
+    flow.push_back(
+        torch::from_blob(displacement.data, {s, s, 2}, torch::kFloat32)
+            .clone());
+    cv::Mat m8;
+    pair.mask.convertTo(m8, CV_8U);
+    mask.push_back(torch::from_blob(m8.data, {1, s, s}, torch::kUInt8).clone());
+    if (progress) progress(static_cast<int64_t>(k + 1), count);
+  }
+  return {torch::stack(prev), torch::stack(next), torch::stack(flow),
+          torch::stack(mask)};
 }
 
 }  // namespace neuralart

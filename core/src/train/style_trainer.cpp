@@ -296,6 +296,76 @@ torch::Tensor temporal_consistency_loss(
   return (diff.pow(2) * mask).sum() / (mask.sum() * 3 + 1.0);
 }
 
+void check_motion_pairs(const MotionPairs& p, int64_t crop) {
+  auto fail = [](const std::string& what) {
+    throw InvalidArgument("motion pairs: " + what);
+  };
+  if (p.size() < 1) fail("none given");
+  for (const auto* t : {&p.prev, &p.next})
+    if (!t->defined() || t->dim() != 4 || t->size(1) != 3 ||
+        t->scalar_type() != torch::kUInt8 || t->sizes() != p.prev.sizes())
+      fail("frames must be uint8 [P, 3, H, W], both the same shape");
+  const auto n = p.prev.size(0), h = p.prev.size(2), w = p.prev.size(3);
+  if (!p.flow.defined() || p.flow.sizes() != torch::IntArrayRef{n, h, w, 2} ||
+      p.flow.scalar_type() != torch::kFloat32)
+    fail("flow must be float [P, H, W, 2] like the frames");
+  if (!p.mask.defined() || p.mask.sizes() != torch::IntArrayRef{n, 1, h, w} ||
+      p.mask.scalar_type() != torch::kUInt8)
+    fail("mask must be uint8 [P, 1, H, W] like the frames");
+  if (std::min(h, w) < crop)
+    fail("frames of " + std::to_string(w) + "x" + std::to_string(h) +
+         " are smaller than the crop size " + std::to_string(crop));
+}
+
+MotionCrops random_motion_crops(const MotionPairs& pairs, int64_t size,
+                                int64_t count, at::Generator& rng) {
+  const int64_t h = pairs.prev.size(2), w = pairs.prev.size(3);
+  std::vector<torch::Tensor> prev, next, grid, mask;
+  // Pixel centres of the crop, for the sample positions x + flow(x).
+  const auto xs = torch::arange(size, torch::kFloat32).view({1, size});
+  const auto ys = torch::arange(size, torch::kFloat32).view({size, 1});
+  for (int64_t b = 0; b < count; ++b) {
+    const auto i = torch::randint(pairs.size(), {1}, rng).item<int64_t>();
+    const auto top = torch::randint(h - size + 1, {1}, rng).item<int64_t>();
+    const auto left = torch::randint(w - size + 1, {1}, rng).item<int64_t>();
+    auto window = [&](const torch::Tensor& t, int64_t dim) {
+      return t[i].narrow(dim, top, size).narrow(dim + 1, left, size);
+    };
+    prev.push_back(window(pairs.prev, 1));
+    next.push_back(window(pairs.next, 1));
+    const auto f = window(pairs.flow, 0);  // [size, size, 2]
+    const auto sx = xs + f.select(2, 0), sy = ys + f.select(2, 1);
+    const auto inside = sx.ge(0) & sx.le(size - 1) & sy.ge(0) & sy.le(size - 1);
+    mask.push_back((window(pairs.mask, 1).gt(0) & inside.unsqueeze(0))
+                       .to(torch::kFloat32));
+    // align_corners=false: pixel centre x sits at (2x + 1) / size - 1.
+    grid.push_back(
+        torch::stack({(2 * sx + 1) / size - 1, (2 * sy + 1) / size - 1}, 2));
+  }
+  return {torch::stack(prev).to(torch::kFloat32),
+          torch::stack(next).to(torch::kFloat32), torch::stack(grid),
+          torch::stack(mask)};
+}
+
+torch::Tensor flow_consistency_loss(
+    const std::function<torch::Tensor(const torch::Tensor&)>& net,
+    const MotionCrops& crops, const torch::Tensor& noise, double noise_sigma) {
+  namespace F = torch::nn::functional;
+  auto next = crops.next;
+  if (noise.defined() && noise_sigma > 0)
+    next = (next + noise.to(next.device()) * noise_sigma).clamp(0.0, 255.0);
+  const auto out_next = net(next).to(torch::kFloat32);
+  const auto out_prev = net(crops.prev).to(torch::kFloat32);
+  const auto warped = F::grid_sample(out_prev, crops.grid.to(out_prev.device()),
+                                     F::GridSampleFuncOptions()
+                                         .mode(torch::kBilinear)
+                                         .padding_mode(torch::kBorder)
+                                         .align_corners(false));
+  const auto mask = crops.mask.to(out_prev.device());
+  const auto diff = (out_next - warped) / 255.0;
+  return (diff.pow(2) * mask).sum() / (mask.sum() * 3 + 1.0);
+}
+
 void check_content_images(const std::vector<torch::Tensor>& content,
                           int64_t size) {
   if (content.empty()) throw InvalidArgument("no content images");
@@ -359,9 +429,35 @@ torch::Tensor StyleTrainer::temporal_loss(const torch::Tensor& batch,
     shape[0] = all;
     noise = torch::randn(shape, rng_).narrow(0, first, n);
   }
-  return temporal_consistency_loss(
-      [&](const torch::Tensor& in) { return net_->forward(in, mix); }, batch,
-      output, theta, noise, options_.temporal_noise);
+  const auto net = [&](const torch::Tensor& in) {
+    return net_->forward(in, mix);
+  };
+  auto loss = temporal_consistency_loss(net, batch, output, theta, noise,
+                                        options_.temporal_noise);
+  if (motion_.size() == 0) return loss;
+  // Real footage: the same number of frame pairs, drawn for the global
+  // batch (every rank the same draws), this rank's share kept.
+  auto crops = random_motion_crops(motion_, options_.size, all, rng_);
+  for (auto* t : {&crops.prev, &crops.next, &crops.grid, &crops.mask})
+    *t = t->narrow(0, first, n).to(device_);
+  crops.prev = channels_last(crops.prev);
+  crops.next = channels_last(crops.next);
+  torch::Tensor pair_noise;
+  if (options_.temporal_noise > 0) {
+    auto shape = batch.sizes().vec();
+    shape[0] = all;
+    pair_noise = torch::randn(shape, rng_).narrow(0, first, n);
+  }
+  return loss +
+         flow_consistency_loss(net, crops, pair_noise, options_.temporal_noise);
+}
+
+void StyleTrainer::set_motion_pairs(MotionPairs pairs) {
+  if (options_.temporal_weight <= 0)
+    throw InvalidArgument(
+        "motion pairs need the temporal term (temporal weight > 0)");
+  check_motion_pairs(pairs, options_.size);
+  motion_ = std::move(pairs);
 }
 
 StyleTrainStats StyleTrainer::step() {

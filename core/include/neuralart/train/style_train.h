@@ -79,6 +79,45 @@ torch::Tensor temporal_consistency_loss(
     const torch::Tensor& theta, const torch::Tensor& noise = {},
     double noise_sigma = 0.0);
 
+// Consecutive video frames and the motion between them, for the temporal
+// term on real footage (media/motion_pairs.h loads them from a folder of
+// frames, with the optical flow computed once).
+struct MotionPairs {
+  torch::Tensor prev, next;  // uint8 [P, 3, H, W] RGB, frames t-1 and t
+  // float [P, H, W, 2]: where each pixel of `next` was in `prev`, as a
+  // displacement (dx, dy) in pixels (the backward flow).
+  torch::Tensor flow;
+  torch::Tensor mask;  // uint8 [P, 1, H, W]: 1 where that flow is reliable
+  int64_t size() const { return prev.defined() ? prev.size(0) : 0; }
+};
+
+// Throws InvalidArgument naming the problem unless the four tensors have
+// the shapes and types above, at least one pair, and frames of at least
+// `crop` pixels a side.
+void check_motion_pairs(const MotionPairs& pairs, int64_t crop);
+
+// `count` random crops of side `size`, the same window in both frames, the
+// flow turned into grid_sample coordinates of the crop and the mask also
+// 0 where the flow leaves it. Returns {prev, next} float 0-255
+// [count, 3, size, size], grid [count, size, size, 2] (align_corners
+// false) and mask float [count, 1, size, size].
+struct MotionCrops {
+  torch::Tensor prev, next, grid, mask;
+};
+MotionCrops random_motion_crops(const MotionPairs& pairs, int64_t size,
+                                int64_t count, at::Generator& rng);
+
+// The temporal term on real footage (Huang et al. 2017, ReCoNet): the
+// output of a frame against the previous frame's output warped along the
+// flow, net(next + n) == warp(net(prev)), where the mask allows. Mean
+// squared difference in [0, 1] pixel units; zero for a static scene (no
+// motion, no noise) and any deterministic network. `noise` as in
+// temporal_consistency_loss.
+torch::Tensor flow_consistency_loss(
+    const std::function<torch::Tensor(const torch::Tensor&)>& net,
+    const MotionCrops& crops, const torch::Tensor& noise = {},
+    double noise_sigma = 0.0);
+
 // Shared by the style trainers (StyleTrainer, UniversalTrainer).
 // Throws InvalidArgument naming the image unless every one is uint8
 // [3, H, W] with min(H, W) >= size (and there is one at least).
@@ -182,6 +221,13 @@ class StyleTrainer {
   // Before the first step only; throws InvalidArgument naming a mismatch.
   void load_base(StyleNet& base);
 
+  // Adds real footage to the temporal term (options.temporal_weight > 0):
+  // each step also draws options.batch crops of consecutive frames and
+  // adds flow_consistency_loss to the similarity-motion term. Before the
+  // first step or resume(); throws InvalidArgument (check_motion_pairs,
+  // or no temporal term to add to).
+  void set_motion_pairs(MotionPairs pairs);
+
   // Continues RUN_DIR/checkpoint.ckpt: model, optimiser, step, RNG. The
   // architecture, loss network and layers must match; steps, logging and
   // weights may change.
@@ -224,6 +270,7 @@ class StyleTrainer {
 
   StyleTrainOptions options_;
   std::vector<torch::Tensor> content_, styles_;
+  MotionPairs motion_;  // none: the similarity-motion term alone
   std::vector<std::string> style_names_;
   std::string run_dir_;
   std::unique_ptr<LossNet> loss_net_;
