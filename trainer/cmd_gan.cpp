@@ -73,6 +73,11 @@ int run_gan(const std::vector<std::string>& args) {
       "mapping-layers",
       po::value(&o.model.mapping_layers)->default_value(o.model.mapping_layers),
       "stylegan: fully connected layers of the mapping network, [1, 8]")(
+      "rgb-output",
+      po::value(&o.model.rgb_output)->default_value(o.model.rgb_output),
+      "stylegan: skip (an RGB output per resolution, summed: StyleGAN2's) "
+      "or last (the last resolution's alone: sharper at short budgets, "
+      "docs/training-gan.md)")(
       "resolution", po::value(&resolution)->default_value(resolution),
       "image size, a power of two in [32, 256]")(
       "channels", po::value(&channels)->default_value(channels),
@@ -190,6 +195,9 @@ int run_gan(const std::vector<std::string>& args) {
   check_range<int64_t>("latent-dim", o.model.latent_dim, 1, 4096);
   check_range<int64_t>("w-dim", o.model.w_dim, 1, 2048);
   check_range<int64_t>("mapping-layers", o.model.mapping_layers, 1, 8);
+  if (o.model.rgb_output != "skip" && o.model.rgb_output != "last")
+    throw UsageError("--rgb-output '" + o.model.rgb_output +
+                     "' must be skip or last");
   check_range<int64_t>("base-width", o.model.base_width, 8, 1024);
   check_range<int64_t>("steps", o.steps, 1, 100000000);
   check_range<int64_t>("batch", o.batch, 2, 4096);

@@ -475,6 +475,51 @@ TEST(StyleGAN, BadOptions_n) {
   EXPECT_THROW(g->stylegan()->synthesis(torch::randn({1, 7, 16})), c10::Error);
 }
 
+TEST(StyleGAN, LastRgbOutputOnlyAndOldBundlesReadAsSkip) {
+  torch::manual_seed(5);
+  auto o = tiny_stylegan_options();
+  o.rgb_output = "last";
+  DCGANGenerator last(o);
+  DCGANGenerator skip(tiny_stylegan_options());
+  auto count_rgb = [](DCGANGenerator& g) {
+    int n = 0;
+    for (auto& p : g->named_parameters())
+      if (p.key().find("to_rgb.") != std::string::npos &&
+          p.key().find("affine") == std::string::npos &&
+          p.key().find(".weight") != std::string::npos)
+        ++n;
+    return n;
+  };
+  EXPECT_EQ(count_rgb(skip), 4);  // 4, 8, 16, 32 px
+  EXPECT_EQ(count_rgb(last), 1);
+  EXPECT_EQ(last->stylegan()->num_ws(), skip->stylegan()->num_ws());
+  last->eval();
+  torch::NoGradGuard no_grad;
+  const auto z = torch::randn({2, 8});
+  EXPECT_EQ(last->forward(z).sizes(), (std::vector<int64_t>{2, 3, 32, 32}));
+  // Only the last layers make the image: the 4x4 RGB output is gone, so
+  // zeroing the (now unused) lower-resolution path changes nothing but
+  // zeroing the last RGB weights gives a flat image.
+  for (auto& p : last->named_parameters())
+    if (p.key().find("to_rgb.0.weight") != std::string::npos) p.value().zero_();
+  const auto flat = last->forward(z);
+  EXPECT_LT((flat - flat.mean()).abs().max().item<float>(), 1e-6f);
+  const auto j = o.to_json();
+  EXPECT_EQ(j["rgb_output"], "last");
+  EXPECT_EQ(DCGANOptions::from_json(j).rgb_output, "last");
+  auto old = j;
+  old.erase("rgb_output");  // bundles from before the option
+  EXPECT_EQ(DCGANOptions::from_json(old).rgb_output, "skip");
+  auto bad = j;
+  bad["rgb_output"] = "residual";
+  try {
+    DCGANOptions::from_json(bad);
+    ADD_FAILURE() << "rgb_output residual accepted";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("rgb_output"), std::string::npos);
+  }
+}
+
 TEST(StyleGAN, OneImageFastPathIsTheBatchPath) {
   // Inference on one image folds the modulation into the weights; a batch
   // modulates the activations. Same images either way.

@@ -56,6 +56,9 @@ void DCGANOptions::validate() const {
   if (mapping_layers < 1 || mapping_layers > 8)
     throw InvalidArgument("mapping_layers " + std::to_string(mapping_layers) +
                           " is out of range [1, 8]");
+  if (rgb_output != "skip" && rgb_output != "last")
+    throw InvalidArgument("rgb_output '" + rgb_output +
+                          "' must be skip or last");
   if (multiscale)
     throw InvalidArgument(
         "multiscale is not available with stylegan (its skip RGB outputs "
@@ -68,6 +71,7 @@ nlohmann::json DCGANOptions::to_json() const {
             {"latent_dim", latent_dim},
             {"w_dim", w_dim},
             {"mapping_layers", mapping_layers},
+            {"rgb_output", rgb_output},
             {"base_width", base_width},
             {"max_width", max_width},
             {"resolution", resolution},
@@ -99,6 +103,8 @@ DCGANOptions DCGANOptions::from_json(const nlohmann::json& j) {
       o.w_dim = json_int(j.at("w_dim"), "stylegan w_dim");
       o.mapping_layers =
           json_int(j.at("mapping_layers"), "stylegan mapping_layers");
+      // Bundles from before the option: skip outputs.
+      o.rgb_output = j.value("rgb_output", o.rgb_output);
     }
     o.latent_dim = json_int(j.at("latent_dim"), o.arch + " latent_dim");
     o.base_width = json_int(j.at("base_width"), o.arch + " base_width");

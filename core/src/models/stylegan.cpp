@@ -98,7 +98,8 @@ torch::Tensor ModulatedConvImpl::forward_single(const torch::Tensor& x,
 StyleGANGeneratorImpl::StyleGANGeneratorImpl(const DCGANOptions& options)
     : latent_dim_(options.latent_dim),
       w_dim_(options.w_dim),
-      channels_(options.channels) {
+      channels_(options.channels),
+      rgb_last_(options.rgb_output == "last") {
   mapping_layers = register_module("mapping", torch::nn::ModuleList());
   for (int64_t i = 0; i < options.mapping_layers; ++i)
     mapping_layers->push_back(EqualLinear(i == 0 ? latent_dim_ : w_dim_, w_dim_,
@@ -118,8 +119,9 @@ StyleGANGeneratorImpl::StyleGANGeneratorImpl(const DCGANOptions& options)
       convs->push_back(ModulatedConv(in, out, 3, w_dim_, r, true, true));
       convs->push_back(ModulatedConv(out, out, 3, w_dim_, r, true, false));
     }
-    to_rgb->push_back(
-        ModulatedConv(out, channels_, 1, w_dim_, r, false, false));
+    if (!rgb_last_ || i + 1 == scales.size())
+      to_rgb->push_back(
+          ModulatedConv(out, channels_, 1, w_dim_, r, false, false));
   }
   num_ws_ = int64_t(convs->size()) + 1;  // RGB layers share the next conv's
 }
@@ -158,11 +160,13 @@ torch::Tensor StyleGANGeneratorImpl::synthesis(const torch::Tensor& ws,
   auto x = const_input.unsqueeze(0).expand({n, -1, -1, -1});
   torch::Tensor image;
   int64_t layer = 0;
-  for (size_t block = 0; block < to_rgb->size(); ++block) {
+  const size_t blocks = (convs->size() + 1) / 2;
+  for (size_t block = 0; block < blocks; ++block) {
     for (int i = 0; i < (block == 0 ? 1 : 2); ++i, ++layer)
       x = convs[layer]->as<ModulatedConv>()->forward(x, ws.select(1, layer),
                                                      noise);
-    auto rgb = to_rgb[block]->as<ModulatedConv>()->forward(
+    if (rgb_last_ && block + 1 < blocks) continue;
+    auto rgb = to_rgb[rgb_last_ ? 0 : block]->as<ModulatedConv>()->forward(
         x, ws.select(1, layer), nullptr);
     image = image.defined() ? torch::upsample_bilinear2d(
                                   image, {rgb.size(2), rgb.size(3)}, false) +

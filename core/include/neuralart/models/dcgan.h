@@ -37,6 +37,9 @@ struct DCGANOptions {
   // stylegan only: size of w and fully connected layers of the mapping.
   int64_t w_dim = 128;
   int64_t mapping_layers = 4;
+  // stylegan only: "skip" (an RGB output per resolution, upsampled and
+  // summed, StyleGAN2's) or "last" (the last resolution's alone).
+  std::string rgb_output = "skip";
 
   bool is_stylegan() const { return arch == "stylegan"; }
 

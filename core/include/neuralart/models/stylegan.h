@@ -7,9 +7,9 @@
 // modulated + demodulated 3x3 convolutions (the first after a bilinear x2
 // upsampling), each followed by a per-pixel noise input and a leaky ReLU,
 // and a skip RGB output (modulated 1x1, no demodulation) per resolution,
-// upsampled and summed. Every layer reads its own w (one of num_ws()), so
-// two latents can be mixed at a layer. A tracked mean w (w_avg) serves the
-// truncation trick.
+// upsampled and summed (rgb_output "last": the last resolution's alone). Every
+// layer reads its own w (one of num_ws()), so two latents can be mixed at a
+// layer. A tracked mean w (w_avg) serves the truncation trick.
 #pragma once
 
 #include <ATen/core/Generator.h>
@@ -87,10 +87,11 @@ class StyleGANGeneratorImpl : public torch::nn::Module {
 
  private:
   int64_t latent_dim_, w_dim_, num_ws_ = 0, channels_;
+  bool rgb_last_ = false;  // one RGB output, at the last resolution
   torch::nn::ModuleList mapping_layers{nullptr};
   torch::Tensor const_input, w_avg_;
   torch::nn::ModuleList convs{nullptr};   // 1 at 4x4, then 2 per resolution
-  torch::nn::ModuleList to_rgb{nullptr};  // one per resolution
+  torch::nn::ModuleList to_rgb{nullptr};  // one per resolution, or one
 };
 TORCH_MODULE(StyleGANGenerator);
 
