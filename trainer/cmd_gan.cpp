@@ -67,17 +67,17 @@ int run_gan(const std::vector<std::string>& args) {
       "arch", po::value(&o.model.arch)->default_value(o.model.arch),
       "generator: dcgan (fully connected + upsampling convolutions) or "
       "stylegan (mapping network to w, constant input, modulated "
-      "convolutions, noise, skip RGB outputs; plays in W in gansrc)")(
-      "w-dim", po::value(&o.model.w_dim)->default_value(o.model.w_dim),
-      "stylegan: size of w, [1, 2048]")(
+      "convolutions, noise, an RGB output (--rgb-output); plays in W in "
+      "gansrc)")("w-dim",
+                 po::value(&o.model.w_dim)->default_value(o.model.w_dim),
+                 "stylegan: size of w, [1, 2048]")(
       "mapping-layers",
       po::value(&o.model.mapping_layers)->default_value(o.model.mapping_layers),
       "stylegan: fully connected layers of the mapping network, [1, 8]")(
-      "rgb-output",
-      po::value(&o.model.rgb_output)->default_value(o.model.rgb_output),
-      "stylegan: skip (an RGB output per resolution, summed: StyleGAN2's) "
-      "or last (the last resolution's alone: sharper at short budgets, "
-      "docs/training-gan.md)")(
+      "rgb-output", po::value(&o.model.rgb_output)->default_value("last"),
+      "stylegan: last (one RGB output, at the last resolution: sharper "
+      "images and better mode coverage at CPU budgets, docs/training-gan.md) "
+      "or skip (an RGB output per resolution, summed: StyleGAN2's)")(
       "resolution", po::value(&resolution)->default_value(resolution),
       "image size, a power of two in [32, 256]")(
       "channels", po::value(&channels)->default_value(channels),
@@ -190,8 +190,8 @@ int run_gan(const std::vector<std::string>& args) {
     throw UsageError("--arch '" + o.model.arch + "' must be dcgan or stylegan");
   if (multiscale && o.model.arch == "stylegan")
     throw UsageError(
-        "--multiscale is for dcgan; stylegan's skip RGB outputs already "
-        "train every scale");
+        "--multiscale is for dcgan; stylegan has its own RGB outputs "
+        "(--rgb-output)");
   check_range<int64_t>("latent-dim", o.model.latent_dim, 1, 4096);
   check_range<int64_t>("w-dim", o.model.w_dim, 1, 2048);
   check_range<int64_t>("mapping-layers", o.model.mapping_layers, 1, 8);

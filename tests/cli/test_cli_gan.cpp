@@ -121,10 +121,12 @@ TEST(CliGan, StyleGANTrainsResumesAndSamplesInW) {
   auto meta = read_bundle_meta(model);
   EXPECT_EQ(meta.arch["name"], "stylegan");
   EXPECT_EQ(meta.arch["w_dim"], 16);
+  EXPECT_EQ(meta.arch["rgb_output"], "last");  // the measured default
   EXPECT_EQ(meta.provenance["training"]["loss"], "rpgan");
   r = run("gan --resume " + run_dir + " --steps 3 --threads 1");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(read_bundle_meta(model).arch["name"], "stylegan");
+  EXPECT_EQ(read_bundle_meta(model).arch["rgb_output"], "last");
   r = run("sample " + model + " --mix-grid 3 --mix-layer 2 --out " +
           dir.file("mix.png"));
   EXPECT_EQ(r.code, 0) << r.out;

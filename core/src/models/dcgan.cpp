@@ -61,8 +61,8 @@ void DCGANOptions::validate() const {
                           "' must be skip or last");
   if (multiscale)
     throw InvalidArgument(
-        "multiscale is not available with stylegan (its skip RGB outputs "
-        "already train every scale)");
+        "multiscale is not available with stylegan (it has its own RGB "
+        "outputs: rgb_output)");
 }
 
 nlohmann::json DCGANOptions::to_json() const {
