@@ -28,6 +28,7 @@ struct Taps {
 namespace {
 
 struct FlowPair {
+  cv::Mat flow;  // (dx, dy) from each current pixel back to the previous frame
   cv::Mat map;   // where each current pixel was in the previous frame
   cv::Mat mask;  // 1 where that is reliable
 };
@@ -120,6 +121,7 @@ FlowPair flow_between(cv::DISOpticalFlow& dis, const cv::Mat& prev_gray,
   dis.calc(gray, prev_gray, backward);
   dis.calc(prev_gray, gray, forward);
   FlowPair p;
+  p.flow = backward;
   p.map = sample_map(backward);
   p.mask = consistency_mask(backward, forward, p.map);
   if (!photometric) return p;
@@ -414,19 +416,10 @@ MotionPairs load_motion_pairs(
     const cv::Mat b = square_frame(files[chosen[k] + 1], s);
     const auto pair =
         flow_between(*dis, to_gray(a), to_gray(b), /*photometric=*/true);
-    // Sample positions back to displacements.
-    cv::Mat displacement(pair.map.size(), CV_32FC2);
-    for (int y = 0; y < s; ++y) {
-      const auto* m = pair.map.ptr<cv::Point2f>(y);
-      auto* d = displacement.ptr<cv::Point2f>(y);
-      for (int x = 0; x < s; ++x)
-        d[x] = m[x] - cv::Point2f(static_cast<float>(x), static_cast<float>(y));
-    }
     prev.push_back(chw(a));
     next.push_back(chw(b));
     flow.push_back(
-        torch::from_blob(displacement.data, {s, s, 2}, torch::kFloat32)
-            .clone());
+        torch::from_blob(pair.flow.data, {s, s, 2}, torch::kFloat32).clone());
     cv::Mat m8;
     pair.mask.convertTo(m8, CV_8U);
     mask.push_back(torch::from_blob(m8.data, {1, s, s}, torch::kUInt8).clone());

@@ -263,6 +263,24 @@ torch::Tensor StyleTrainer::random_batch() {
   return channels_last(torch::stack(crops).to(device_).to(torch::kFloat32));
 }
 
+namespace {
+
+// Mean squared difference (0-255 units, returned in [0, 1] units) over the
+// pixels and colours `mask` [N, 1, H, W] keeps: the temporal terms' measure.
+torch::Tensor masked_mean_square(const torch::Tensor& diff,
+                                 const torch::Tensor& mask) {
+  return ((diff / 255.0).pow(2) * mask).sum() / (mask.sum() * 3 + 1.0);
+}
+
+// x + sigma * noise, kept in 0-255; x itself without noise.
+torch::Tensor with_noise(const torch::Tensor& x, const torch::Tensor& noise,
+                         double sigma) {
+  if (!noise.defined() || sigma <= 0) return x;
+  return (x + noise.to(x.device()) * sigma).clamp(0.0, 255.0);
+}
+
+}  // namespace
+
 torch::Tensor temporal_consistency_loss(
     const std::function<torch::Tensor(const torch::Tensor&)>& net,
     const torch::Tensor& x, const torch::Tensor& output,
@@ -281,19 +299,14 @@ torch::Tensor temporal_consistency_loss(
       o.padding_mode(torch::kBorder);
     return F::grid_sample(t.to(torch::kFloat32), grid, o);
   };
-  auto moved_in = sample(x, false);
-  if (noise.defined() && noise_sigma > 0)
-    moved_in = (moved_in + noise.to(moved_in.device()) * noise_sigma)
-                   .clamp(0.0, 255.0);
-  auto out_of_moved = net(moved_in);
+  auto out_of_moved = net(with_noise(sample(x, false), noise, noise_sigma));
   auto moved_out = sample(output, false);
   // Only where T maps inside the frame: borders are invented content.
   auto mask =
       sample(torch::ones({n, 1, x.size(2), x.size(3)}, x.options()), true)
           .gt(0.999)
           .to(torch::kFloat32);
-  auto diff = (out_of_moved.to(torch::kFloat32) - moved_out) / 255.0;
-  return (diff.pow(2) * mask).sum() / (mask.sum() * 3 + 1.0);
+  return masked_mean_square(out_of_moved.to(torch::kFloat32) - moved_out, mask);
 }
 
 void check_motion_pairs(const MotionPairs& p, int64_t crop) {
@@ -351,19 +364,16 @@ torch::Tensor flow_consistency_loss(
     const std::function<torch::Tensor(const torch::Tensor&)>& net,
     const MotionCrops& crops, const torch::Tensor& noise, double noise_sigma) {
   namespace F = torch::nn::functional;
-  auto next = crops.next;
-  if (noise.defined() && noise_sigma > 0)
-    next = (next + noise.to(next.device()) * noise_sigma).clamp(0.0, 255.0);
-  const auto out_next = net(next).to(torch::kFloat32);
+  const auto out_next =
+      net(with_noise(crops.next, noise, noise_sigma)).to(torch::kFloat32);
   const auto out_prev = net(crops.prev).to(torch::kFloat32);
   const auto warped = F::grid_sample(out_prev, crops.grid.to(out_prev.device()),
                                      F::GridSampleFuncOptions()
                                          .mode(torch::kBilinear)
                                          .padding_mode(torch::kBorder)
                                          .align_corners(false));
-  const auto mask = crops.mask.to(out_prev.device());
-  const auto diff = (out_next - warped) / 255.0;
-  return (diff.pow(2) * mask).sum() / (mask.sum() * 3 + 1.0);
+  return masked_mean_square(out_next - warped,
+                            crops.mask.to(out_prev.device()));
 }
 
 void check_content_images(const std::vector<torch::Tensor>& content,
@@ -423,12 +433,14 @@ torch::Tensor StyleTrainer::temporal_loss(const torch::Tensor& batch,
   auto theta = random_frame_motion(all, rng_).narrow(0, first, n);
   // Drawn only when asked for, so that runs without it keep their RNG
   // stream (and resume) exactly as before the option existed.
-  torch::Tensor noise;
-  if (options_.temporal_noise > 0) {
+  // Pixel noise for the global batch, this rank's share.
+  const auto draw_noise = [&] {
+    if (options_.temporal_noise <= 0) return torch::Tensor();
     auto shape = batch.sizes().vec();
     shape[0] = all;
-    noise = torch::randn(shape, rng_).narrow(0, first, n);
-  }
+    return torch::randn(shape, rng_).narrow(0, first, n);
+  };
+  const auto noise = draw_noise();
   const auto net = [&](const torch::Tensor& in) {
     return net_->forward(in, mix);
   };
@@ -442,14 +454,8 @@ torch::Tensor StyleTrainer::temporal_loss(const torch::Tensor& batch,
     *t = t->narrow(0, first, n).to(device_);
   crops.prev = channels_last(crops.prev);
   crops.next = channels_last(crops.next);
-  torch::Tensor pair_noise;
-  if (options_.temporal_noise > 0) {
-    auto shape = batch.sizes().vec();
-    shape[0] = all;
-    pair_noise = torch::randn(shape, rng_).narrow(0, first, n);
-  }
-  return loss +
-         flow_consistency_loss(net, crops, pair_noise, options_.temporal_noise);
+  return loss + flow_consistency_loss(net, crops, draw_noise(),
+                                      options_.temporal_noise);
 }
 
 void StyleTrainer::set_motion_pairs(MotionPairs pairs) {
