@@ -200,22 +200,39 @@ Taps linear_taps(int n_full, int n_small) {
   return t;
 }
 
-// Row `y` of `small` (CV_32FC(cn)) interpolated to full size into `out`.
+// Row `y` of `small` (CV_32FC(cn)) interpolated to full size into `out`:
+// the two small rows mixed first (a straight loop the compiler vectorises),
+// then that one row spread along x. `tmp` holds the mixed row.
 template <int cn>
 void upsample_row(const cv::Mat& small, const Taps& tx, const Taps& ty, int y,
-                  float* out) {
+                  std::vector<float>& tmp, float* out) {
   const float* a = small.ptr<float>(ty.lo[y]);
   const float* b = small.ptr<float>(ty.hi[y]);
   const float wy = ty.w[y];
+  const int n = small.cols * cn;
+  tmp.resize(n);
+  float* r = tmp.data();
+  for (int i = 0; i < n; ++i) r[i] = a[i] + wy * (b[i] - a[i]);
   const int cols = static_cast<int>(tx.lo.size());
+  const int* lo = tx.lo.data();
+  const int* hi = tx.hi.data();
+  const float* w = tx.w.data();
   for (int x = 0; x < cols; ++x) {
-    const int p = tx.lo[x] * cn, q = tx.hi[x] * cn;
-    const float wx = tx.w[x];
-    for (int c = 0; c < cn; ++c) {
-      const float top = a[p + c] + wx * (a[q + c] - a[p + c]);
-      const float bottom = b[p + c] + wx * (b[q + c] - b[p + c]);
-      out[x * cn + c] = top + wy * (bottom - top);
-    }
+    const float* p = r + lo[x] * cn;
+    const float* q = r + hi[x] * cn;
+    for (int c = 0; c < cn; ++c) out[x * cn + c] = p[c] + w[x] * (q[c] - p[c]);
+  }
+}
+
+// out = cur + k / 256 * (warped - cur) per byte, rounded half up; k in
+// [0, 256] keeps the result between the two, so nothing saturates. Bytes
+// with k = 0 (alpha, padding) stay as they are. Integer lanes: the compiler
+// vectorises this loop, which the per-pixel float loop with three channel
+// indices it replaced (5 ms of the 720p frame) it did not.
+void mix_bytes(uint8_t* cur, const uint8_t* warped, const uint16_t* k, int n) {
+  for (int i = 0; i < n; ++i) {
+    const int d = static_cast<int>(warped[i]) - static_cast<int>(cur[i]);
+    cur[i] = static_cast<uint8_t>(cur[i] + ((d * k[i] + 128) >> 8));
   }
 }
 
@@ -297,32 +314,35 @@ void TemporalSmoother::blend(const FrameView& stylised, double amount) {
     // Per strip of rows: the flow and mask brought to full size, the
     // previous output warped with them, then
     // out = current + mask * amount * (warped - current) on the colour
-    // bytes, rounded and saturated.
-    const float a = static_cast<float>(amount);
+    // bytes, the weight in 1/256ths (mix_bytes).
+    const float a256 = static_cast<float>(amount * 256.0);
     const int strips = (current.rows + kBlendStrip - 1) / kBlendStrip;
     cv::parallel_for_(cv::Range(0, strips), [&](const cv::Range& range) {
       cv::Mat map(kBlendStrip, current.cols, CV_32FC2);
-      std::vector<float> mask(current.cols);
+      std::vector<float> mask(current.cols), tmp;
+      // Each byte's weight in 1/256ths: the colour bytes get the pixel's,
+      // the others (alpha, padding) keep 0.
+      std::vector<uint16_t> k(static_cast<size_t>(current.cols) *
+                              l.bytes_per_pixel);
       cv::Mat warped;
       for (int strip = range.start; strip < range.end; ++strip) {
         const int y0 = strip * kBlendStrip;
         const int n = std::min(kBlendStrip, current.rows - y0);
         for (int i = 0; i < n; ++i)
-          upsample_row<2>(s.map, s.tx, s.ty, y0 + i, map.ptr<float>(i));
+          upsample_row<2>(s.map, s.tx, s.ty, y0 + i, tmp, map.ptr<float>(i));
         cv::remap(s.prev_output, warped, map.rowRange(0, n), cv::noArray(),
                   cv::INTER_LINEAR, cv::BORDER_REPLICATE);
         for (int i = 0; i < n; ++i) {
-          upsample_row<1>(s.mask, s.tx, s.ty, y0 + i, mask.data());
-          uint8_t* c = current.ptr<uint8_t>(y0 + i);
-          const uint8_t* w = warped.ptr<uint8_t>(i);
+          upsample_row<1>(s.mask, s.tx, s.ty, y0 + i, tmp, mask.data());
           for (int x = 0; x < current.cols; ++x) {
-            const float k = mask[x] * a;
-            const int o = x * l.bytes_per_pixel;
-            for (int ch : {l.r, l.g, l.b}) {
-              const float v = c[o + ch] + k * (w[o + ch] - c[o + ch]);
-              c[o + ch] = cv::saturate_cast<uint8_t>(v);
-            }
+            const auto kx = static_cast<uint16_t>(mask[x] * a256 + 0.5f);
+            uint16_t* kp = k.data() + x * l.bytes_per_pixel;
+            kp[l.r] = kx;
+            kp[l.g] = kx;
+            kp[l.b] = kx;
           }
+          mix_bytes(current.ptr<uint8_t>(y0 + i), warped.ptr<uint8_t>(i),
+                    k.data(), static_cast<int>(k.size()));
         }
       }
     });
