@@ -92,6 +92,10 @@ int run_gan(const std::vector<std::string>& args) {
       "g-norm", po::value(&o.model.g_norm)->default_value(o.model.g_norm),
       "dcgan generator normalisation: pixel (no batch dependence), batch, "
       "none")(
+      "d-arch", po::value(&o.model.d_arch)->default_value(o.model.d_arch),
+      "discriminator: dcgan (a stride-2 4x4 convolution per resolution) or "
+      "residual (R3GAN-style: a residual block of two 3x3 convolutions per "
+      "resolution, no normalisation; about 10x D's compute at 32 px)")(
       "spectral-norm", po::bool_switch(&spectral),
       "spectral normalisation in D (stabilises D; pairs well with hinge)")(
       "no-minibatch-std", po::bool_switch(&no_mbstd),
@@ -130,6 +134,9 @@ int run_gan(const std::vector<std::string>& args) {
       "R1 gradient penalty weight on real images, [0, 1000] (0 = off); "
       "with rpgan the weight of R1 and R2, 0 = 0.25*resolution^2/batch\n(4 at "
       "32 px and batch 64)")(
+      "r1-every", po::value(&o.r1_every)->default_value(o.r1_every),
+      "lazy regularisation: the R1 (and R2) penalty on every N-th D step "
+      "only, weighted N times, [1, 64] (StyleGAN2 uses 16)")(
       "style-mixing", real_value(&o.style_mixing, o.style_mixing),
       "stylegan: share of batches whose later layers take the styles of a "
       "second latent, [0, 1]")(
@@ -201,6 +208,10 @@ int run_gan(const std::vector<std::string>& args) {
   check_range<int64_t>("base-width", o.model.base_width, 8, 1024);
   check_range<int64_t>("steps", o.steps, 1, 100000000);
   check_range<int64_t>("batch", o.batch, 2, 4096);
+  check_range<int64_t>("r1-every", o.r1_every, 1, 64);
+  if (o.model.d_arch != "dcgan" && o.model.d_arch != "residual")
+    throw UsageError("--d-arch '" + o.model.d_arch +
+                     "' must be dcgan or residual");
   check_range<int>("threads", o.threads, 0, 1024);
   o.model.resolution = resolution;
   o.model.channels = channels;

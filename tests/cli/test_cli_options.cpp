@@ -137,6 +137,7 @@ const std::map<std::string, Choice>& choices() {
       {"gan --loss", {"lsgan", "bce, hinge, wgan-gp or rpgan"}},
       {"gan --arch", {"biggan", "dcgan or stylegan"}},
       {"gan --rgb-output", {"middle", "skip or last"}},
+      {"gan --d-arch", {"resnet", "dcgan or residual"}},
       {"gan --schedule", {"step", "constant, linear or cosine"}},
       {"gan --augment", {"blur", "translation, cutout, color"}},
       {"gan --device", {"gpu", "cpu, cuda or cuda:N"}},

@@ -245,6 +245,70 @@ TEST(GanTrainer, RpganGammaDefaultsPerResolutionAndBatch) {
       o, small, [](const GanTrainer& t) { return t.discriminator(); }));
 }
 
+// Lazy regularisation: the penalties on every N-th D step, weighted N
+// times. The first step (regularised) is the same as gamma*N every step, the
+// second (not regularised) is not; a run resumes exactly across both kinds,
+// and checkpoints written before the option read as every step.
+TEST(GanTrainer, LazyRegularisationWeightsAndSkipsThePenalty) {
+  auto lazy = tiny_stylegan(), every = tiny_stylegan();
+  lazy.r1_gamma = 3;
+  lazy.r1_every = 2;
+  every.r1_gamma = 6;
+  const auto d = [](const GanTrainer& t) { return t.discriminator(); };
+  EXPECT_FALSE(first_steps_differ(lazy, every, d));
+  TempDir dir;
+  GanTrainer a(lazy, squares(16), dir.file("a"));
+  GanTrainer b(every, squares(16), dir.file("b"));
+  for (auto* t : {&a, &b}) {
+    t->step();
+    t->step();
+  }
+  EXPECT_FALSE(
+      same(snapshot(*a.discriminator()), snapshot(*b.discriminator())));
+
+  auto r = expect_exact_resume(lazy, dir.file("resume"));
+  EXPECT_EQ(r->options().r1_every, 2);
+  auto j = lazy.to_json();
+  EXPECT_EQ(GanTrainOptions::from_json(j).r1_every, 2);
+  j.erase("r1_every");
+  EXPECT_EQ(GanTrainOptions::from_json(j).r1_every, 1);
+  for (int64_t bad : {0, 65}) {
+    auto o = lazy;
+    o.r1_every = bad;
+    EXPECT_THROW(o.validate(), InvalidArgument) << bad;
+  }
+}
+
+// The residual discriminator: logits per image, the choice recorded (older
+// files read as dcgan), bad values and MSG-GAN refused, and a run with it
+// resumes exactly.
+TEST(GanTrainer, ResidualDiscriminatorTrainsAndResumesExactly) {
+  auto o = tiny_stylegan();
+  o.model.d_arch = "residual";
+  o.r1_every = 2;
+  DCGANDiscriminator d(o.model);
+  EXPECT_EQ(d->forward(torch::rand({3, 3, 32, 32}) * 2 - 1).sizes(),
+            (std::vector<int64_t>{3}));
+  auto j = o.model.to_json();
+  EXPECT_EQ(j.at("d_arch"), "residual");
+  EXPECT_EQ(DCGANOptions::from_json(j).d_arch, "residual");
+  j.erase("d_arch");
+  EXPECT_EQ(DCGANOptions::from_json(j).d_arch, "dcgan");
+  auto bad = o.model;
+  bad.d_arch = "resnet";
+  EXPECT_THROW(bad.validate(), InvalidArgument);
+  auto msg = tiny().model;
+  msg.multiscale = true;
+  msg.d_arch = "residual";
+  EXPECT_THROW(msg.validate(), InvalidArgument);
+  // Not the DCGAN's discriminator: the first steps differ.
+  EXPECT_TRUE(first_steps_differ(
+      o, tiny_stylegan(), [](const GanTrainer& t) { return t.generator(); }));
+  TempDir dir;
+  auto r = expect_exact_resume(o, dir.path.string());
+  EXPECT_EQ(r->options().model.d_arch, "residual");
+}
+
 TEST(GanTrainer, StyleMixingChangesTheGeneratorUpdate) {
   auto mixed = tiny_stylegan(), plain = tiny_stylegan();
   mixed.style_mixing = 1.0;

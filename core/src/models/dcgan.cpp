@@ -49,6 +49,11 @@ void DCGANOptions::validate() const {
   if (g_norm != "pixel" && g_norm != "batch" && g_norm != "none")
     throw InvalidArgument("g_norm '" + g_norm +
                           "' must be one of pixel, batch, none");
+  if (d_arch != "dcgan" && d_arch != "residual")
+    throw InvalidArgument("d_arch '" + d_arch + "' must be dcgan or residual");
+  if (d_arch == "residual" && multiscale)
+    throw InvalidArgument(
+        "d_arch residual does not read every scale: leave out multiscale");
   if (!is_stylegan()) return;
   if (w_dim < 1 || w_dim > 2048)
     throw InvalidArgument("w_dim " + std::to_string(w_dim) +
@@ -66,6 +71,14 @@ void DCGANOptions::validate() const {
 }
 
 nlohmann::json DCGANOptions::to_json() const {
+  auto j = arch_json();
+  // Only when not the default, so that files of the default architecture
+  // keep exactly the keys they had before the option.
+  if (d_arch != "dcgan") j["d_arch"] = d_arch;
+  return j;
+}
+
+nlohmann::json DCGANOptions::arch_json() const {
   if (is_stylegan())
     return {{"name", "stylegan"},
             {"latent_dim", latent_dim},
@@ -116,6 +129,7 @@ DCGANOptions DCGANOptions::from_json(const nlohmann::json& j) {
     o.spectral_norm = j.value("spectral_norm", o.spectral_norm);
     o.minibatch_std = j.value("minibatch_std", o.minibatch_std);
     o.multiscale = j.value("multiscale", o.multiscale);
+    o.d_arch = j.value("d_arch", o.d_arch);  // older files: dcgan
   } catch (const nlohmann::json::exception& e) {
     throw InvalidArgument(o.arch + " architecture: " + e.what());
   }
@@ -213,10 +227,31 @@ DCGANDiscriminatorImpl::DCGANDiscriminatorImpl(const DCGANOptions& options)
   // scale, concatenated to the features.
   const int64_t extra = options_.multiscale ? options_.channels : 0;
   int64_t in = options_.channels;
-  for (int64_t r = options_.resolution; r > 4; r /= 2) {
-    int64_t out = options_.width_at(r / 2);
-    convs->push_back(Conv2dSN(Conv2dSNOptions{in, out, 4, 2, 1, sn}));
-    in = out + extra;
+  if (options_.d_arch == "residual") {
+    // Per resolution: a residual block of two 3x3 convolutions (the second
+    // zero-initialised without spectral norm, so each block starts as the
+    // identity: R3GAN's fix-up), then a 1x1 transition to the next width.
+    in = options_.width_at(options_.resolution);
+    stem = register_module(
+        "stem", Conv2dSN(Conv2dSNOptions{options_.channels, in, 1, 1, 0, sn}));
+    for (int64_t r = options_.resolution; r > 4; r /= 2) {
+      const int64_t out = options_.width_at(r / 2);
+      convs->push_back(Conv2dSN(Conv2dSNOptions{in, in, 3, 1, 1, sn}));
+      Conv2dSN second(Conv2dSNOptions{in, in, 3, 1, 1, sn});
+      if (!sn) {
+        torch::NoGradGuard no_grad;
+        second->weight.zero_();
+      }
+      convs->push_back(second);
+      convs->push_back(Conv2dSN(Conv2dSNOptions{in, out, 1, 1, 0, sn}));
+      in = out;
+    }
+  } else {
+    for (int64_t r = options_.resolution; r > 4; r /= 2) {
+      int64_t out = options_.width_at(r / 2);
+      convs->push_back(Conv2dSN(Conv2dSNOptions{in, out, 4, 2, 1, sn}));
+      in = out + extra;
+    }
   }
   if (options_.minibatch_std) in += 1;
   const int64_t features = options_.width_at(4);
@@ -240,6 +275,17 @@ torch::Tensor DCGANDiscriminatorImpl::forward(const torch::Tensor& image) {
               options_.resolution, ", ", options_.resolution, "], got ",
               image.sizes());
   auto x = image;
+  if (options_.d_arch == "residual") {
+    x = stem->forward(x);
+    for (size_t i = 0; i < convs->size(); i += 3) {
+      auto h = torch::leaky_relu(x, kLeak);
+      h = convs[i]->as<Conv2dSN>()->forward(h);
+      h = convs[i + 1]->as<Conv2dSN>()->forward(torch::leaky_relu(h, kLeak));
+      x = torch::avg_pool2d(x + h, 2);
+      x = convs[i + 2]->as<Conv2dSN>()->forward(x);
+    }
+    return head(torch::leaky_relu(x, kLeak));
+  }
   for (auto& conv : *convs)
     x = torch::leaky_relu(conv->as<Conv2dSN>()->forward(x), kLeak);
   return head(x);

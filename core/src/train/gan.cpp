@@ -109,6 +109,7 @@ void GanTrainOptions::validate() const {
   check("skip-d-below", skip_d_below, 0.0, 10.0);
   check("label-smoothing", label_smoothing, 0.0, 0.5);
   check("r1", r1_gamma, 0.0, 1000.0);
+  check<int64_t>("r1-every", r1_every, 1, 64);
   check("gp-lambda", gp_lambda, 0.0, 1000.0);
   check("style-mixing", style_mixing, 0.0, 1.0);
   check("ema", ema_decay, 0.0, 0.99999);
@@ -135,6 +136,7 @@ nlohmann::json GanTrainOptions::to_json() const {
           {"label_smoothing", label_smoothing},
           {"augment", augment.to_string()},
           {"r1_gamma", r1_gamma},
+          {"r1_every", r1_every},
           {"style_mixing", style_mixing},
           {"gp_lambda", gp_lambda},
           {"ema_decay", ema_decay},
@@ -164,6 +166,7 @@ GanTrainOptions GanTrainOptions::from_json(const nlohmann::json& j) {
   o.label_smoothing = j.at("label_smoothing");
   o.augment = AugmentPolicy::parse(j.at("augment").get<std::string>());
   o.r1_gamma = j.at("r1_gamma");
+  o.r1_every = json_int(j.value("r1_every", nlohmann::json(1)), "r1_every");
   o.style_mixing = j.value("style_mixing", o.style_mixing);
   o.gp_lambda = j.at("gp_lambda");
   o.ema_decay = j.at("ema_decay");
@@ -379,14 +382,16 @@ GanStats GanTrainer::step() {
   const auto local_n = n / world_size();
   const bool bce = options_.loss == GanLoss::BCE;
   const bool rp = options_.loss == GanLoss::RPGAN;
-  // R1 (real) and R2 (fake): gamma/2 * E ||grad_x D(x)||^2.
+  // R1 (real) and R2 (fake): gamma/2 * E ||grad_x D(x)||^2, times
+  // r1_every on the D steps that pay it (lazy regularisation).
   auto gradient_penalty = [&](const torch::Tensor& logits,
                               const std::vector<torch::Tensor>& inputs) {
     auto grads = torch::autograd::grad({logits.sum()}, inputs, {}, true, true);
     torch::Tensor penalty = torch::zeros({}, logits.options());
     for (auto& gr : grads)
       penalty = penalty + gr.pow(2).flatten(1).sum(1).mean();
-    return 0.5 * options_.r1_gamma * penalty;
+    return 0.5 * options_.r1_gamma * static_cast<double>(options_.r1_every) *
+           penalty;
   };
   auto score = [&](const torch::Tensor& logits) {
     return (bce ? torch::sigmoid(logits) : logits).mean().item<double>();
@@ -404,9 +409,12 @@ GanStats GanTrainer::step() {
       torch::NoGradGuard no_grad;
       fake = fake_images(share(torch::randn({n, nz}, rng_)));
     }
-    if (options_.r1_gamma > 0)
+    const bool regularise =
+        options_.r1_gamma > 0 &&
+        (step_ * options_.d_steps + k) % options_.r1_every == 0;
+    if (regularise)
       for (auto& r : real) r.requires_grad_(true);
-    if (rp && options_.r1_gamma > 0)
+    if (rp && regularise)
       for (auto& f : fake) f.requires_grad_(true);
     auto real_logits = d_logits(real, augment_share(n));
     auto fake_logits = d_logits(fake, augment_share(n));
@@ -450,10 +458,8 @@ GanStats GanTrainer::step() {
       for (auto& gr : grads) norm2 = norm2 + gr.pow(2).flatten(1).sum(1);
       loss = loss + options_.gp_lambda * (norm2.sqrt() - 1).pow(2).mean();
     }
-    if (options_.r1_gamma > 0)
-      loss = loss + gradient_penalty(real_logits, real);
-    if (rp && options_.r1_gamma > 0)
-      loss = loss + gradient_penalty(fake_logits, fake);
+    if (regularise) loss = loss + gradient_penalty(real_logits, real);
+    if (rp && regularise) loss = loss + gradient_penalty(fake_logits, fake);
     opt_d_->zero_grad();
     loss.backward();
     if (parallel_) parallel_->average_gradients(*d_);

@@ -34,6 +34,11 @@ struct DCGANOptions {
   bool spectral_norm = false;    // in the discriminator
   bool minibatch_std = true;     // minibatch stddev feature in D
   bool multiscale = false;       // MSG-GAN: G emits, D reads every scale
+  // The discriminator: "dcgan" (one stride-2 4x4 convolution per
+  // resolution) or "residual" (R3GAN's spirit: two 3x3 convolutions in a
+  // residual block per resolution, then average pooling and a 1x1
+  // convolution; no normalisation). Checkpoints record it.
+  std::string d_arch = "dcgan";
   // stylegan only: size of w and fully connected layers of the mapping.
   int64_t w_dim = 128;
   int64_t mapping_layers = 4;
@@ -52,6 +57,9 @@ struct DCGANOptions {
   // Throws InvalidArgument naming the bad field.
   static DCGANOptions from_json(const nlohmann::json& j);
   void validate() const;
+
+ private:
+  nlohmann::json arch_json() const;  // to_json() without d_arch
 };
 
 // The generator of either architecture (the name is kept for the API).
@@ -94,6 +102,7 @@ class DCGANDiscriminatorImpl : public torch::nn::Module {
   torch::nn::ModuleList convs{nullptr};  // R -> R/2 -> ... -> 4
   LinearSN fc{nullptr};
   LinearSN out{nullptr};
+  Conv2dSN stem{nullptr};  // residual: channels -> width at R, 1x1
 };
 TORCH_MODULE(DCGANDiscriminator);
 

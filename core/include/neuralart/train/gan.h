@@ -42,6 +42,10 @@ struct GanTrainOptions {
   // R1 penalty weight on real data; with rpgan also R2's on fakes, and 0
   // there means default_rpgan_gamma() (resolved by the trainer).
   double r1_gamma = 0.0;
+  // Lazy regularisation (StyleGAN2, section 3.1): the R1/R2 penalties on
+  // every N-th D step only, weighted N times, saving their double backward
+  // on the others.
+  int64_t r1_every = 1;
   double style_mixing = 0.9;    // stylegan: share of batches mixing two ws
   double gp_lambda = 10.0;      // WGAN-GP penalty weight
   double ema_decay = 0.999;     // 0 disables the EMA generator
