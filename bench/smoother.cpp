@@ -4,6 +4,7 @@
 //
 //   neuralart-bench-smoother --input DIR [--stylised DIR] [--size WxH]
 //                            [--amount A] [--threads N] [--passes P]
+//                            [--flow fast|fine] [--write DIR]
 //
 // --input holds consecutive frames as PNGs (bench/flicker.sh's decoded
 // frames, or gst-launch-1.0 ... ! pngenc ! multifilesink); --stylised
@@ -16,6 +17,11 @@
 // the flicker metric (mean warping error, Lai et al. 2018, as
 // neuralart-bench-flicker) of the stylised frames before and after
 // smoothing: the same frames every run, so settings compare exactly.
+// --flow picks the smoother's motion estimate (SmootherFlow; default
+// fast, as the element's temporal-flow). --write DIR saves the smoothed frames
+// of the last pass there as PNGs (00000.png, ...; DIR is created): to look at
+// what the smoother does at moving edges, which the metric's occlusion mask
+// leaves out.
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -85,14 +91,16 @@ double ms_since(Clock::time_point t) {
 
 constexpr const char* kUsage =
     "usage: neuralart-bench-smoother --input DIR [--stylised DIR] "
-    "[--size WxH] [--amount A] [--threads N] [--passes P]\n";
+    "[--size WxH] [--amount A] [--threads N] [--passes P] [--flow fast|fine] "
+    "[--write DIR]\n";
 
 }  // namespace
 
 int main(int argc, char** argv) {
   int width = 1280, height = 720, threads = 2, passes = 3;
   double amount = 0.6;
-  std::string input_dir, stylised_dir;
+  std::string input_dir, stylised_dir, write_dir;
+  auto flow = neuralart::SmootherFlow::kFast;
   try {
     if (!neuralart::bench::parse_flags(
             argc, argv,
@@ -107,8 +115,15 @@ int main(int argc, char** argv) {
              {"--amount", [&](const std::string& v) { amount = std::stod(v); }},
              {"--threads",
               [&](const std::string& v) { threads = std::stoi(v); }},
-             {"--passes",
-              [&](const std::string& v) { passes = std::stoi(v); }}})) {
+             {"--passes", [&](const std::string& v) { passes = std::stoi(v); }},
+             {"--flow",
+              [&](const std::string& v) {
+                if (v != "fast" && v != "fine")
+                  throw std::invalid_argument("--flow is fast or fine");
+                flow = v == "fine" ? neuralart::SmootherFlow::kFine
+                                   : neuralart::SmootherFlow::kFast;
+              }},
+             {"--write", [&](const std::string& v) { write_dir = v; }}})) {
       std::cout << kUsage;
       return 0;
     }
@@ -133,6 +148,7 @@ int main(int argc, char** argv) {
     std::vector<torch::Tensor> smoothed(inputs.size());
     for (int p = 0; p < passes; ++p) {
       neuralart::TemporalSmoother smoother;
+      smoother.set_flow(flow);
       for (size_t i = 0; i < inputs.size(); ++i) {
         auto out = stylised[i].clone();
         smoothed[i] = out;
@@ -156,10 +172,25 @@ int main(int argc, char** argv) {
       after += neuralart::warping_error(in0, in1, view_of(smoothed[i - 1]),
                                         view_of(smoothed[i]));
     }
+    if (!write_dir.empty()) {
+      std::filesystem::create_directories(write_dir);
+      for (size_t i = 0; i < smoothed.size(); ++i) {
+        char name[32];
+        std::snprintf(name, sizeof name, "/%05zu.png", i);
+        // BGRx -> RGB
+        auto rgb = smoothed[i]
+                       .index({"...", torch::indexing::Slice(0, 3)})
+                       .flip(2)
+                       .contiguous();
+        neuralart::save_image_rgb(write_dir + name, rgb);
+      }
+    }
     const double pairs = static_cast<double>(inputs.size() - 1);
     std::cout << "{\"width\": " << width << ", \"height\": " << height
               << ", \"frames\": " << both.ms.size()
-              << ", \"threads\": " << threads
+              << ", \"threads\": " << threads << ", \"flow\": \""
+              << (flow == neuralart::SmootherFlow::kFine ? "fine" : "fast")
+              << "\", \"amount\": " << amount
               << ", \"observe_ms\": " << observe.mean()
               << ", \"blend_ms\": " << blend.mean()
               << ", \"total_ms\": " << both.mean()

@@ -59,6 +59,7 @@ GST_DEBUG_CATEGORY_STATIC(gst_style_transfer_debug);
 #define DEFAULT_PRECISION GST_STYLE_TRANSFER_PRECISION_AUTO
 #define DEFAULT_INFERENCE_SCALE 1.0
 #define DEFAULT_TEMPORAL_SMOOTHING 0.0
+#define DEFAULT_TEMPORAL_FLOW GST_STYLE_TRANSFER_FLOW_FAST
 #define DEFAULT_TORCHSCRIPT_RANGE GST_STYLE_TRANSFER_RANGE_BYTE
 
 enum {
@@ -73,6 +74,7 @@ enum {
   PROP_PRECISION,
   PROP_INFERENCE_SCALE,
   PROP_TEMPORAL_SMOOTHING,
+  PROP_TEMPORAL_FLOW,
   PROP_TORCHSCRIPT_RANGE,
 };
 
@@ -87,6 +89,11 @@ typedef enum {
   GST_STYLE_TRANSFER_RANGE_BYTE,
   GST_STYLE_TRANSFER_RANGE_UNIT,
 } GstStyleTransferRange;
+
+typedef enum {
+  GST_STYLE_TRANSFER_FLOW_FAST,
+  GST_STYLE_TRANSFER_FLOW_FINE,
+} GstStyleTransferFlow;
 
 #define GST_TYPE_STYLE_TRANSFER_PRECISION \
   (gst_style_transfer_precision_get_type())
@@ -125,6 +132,25 @@ static GType gst_style_transfer_range_get_type(void) {
   return type;
 }
 
+#define GST_TYPE_STYLE_TRANSFER_FLOW (gst_style_transfer_flow_get_type())
+static GType gst_style_transfer_flow_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {GST_STYLE_TRANSFER_FLOW_FAST, "coarse motion, cheapest (live video)",
+       "fast"},
+      {GST_STYLE_TRANSFER_FLOW_FINE,
+       "motion at twice the resolution: about twice the flow's cost, less "
+       "flicker at the same temporal-smoothing (recorded video)",
+       "fine"},
+      {0, nullptr, nullptr},
+  };
+  if (g_once_init_enter(&type)) {
+    GType t = g_enum_register_static("GstStyleTransferFlow", values);
+    g_once_init_leave(&type, t);
+  }
+  return type;
+}
+
 #define VIDEO_FORMATS \
   "{ RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, ARGB, ABGR }"
 
@@ -151,6 +177,7 @@ struct GstStyleTransferPrivate {
   GstStyleTransferPrecision precision = DEFAULT_PRECISION;
   double inference_scale = DEFAULT_INFERENCE_SCALE;
   double temporal_smoothing = DEFAULT_TEMPORAL_SMOOTHING;
+  GstStyleTransferFlow temporal_flow = DEFAULT_TEMPORAL_FLOW;
   GstStyleTransferRange torchscript_range = DEFAULT_TORCHSCRIPT_RANGE;
   // Stream state.
   std::shared_ptr<neuralart::Stylizer> stylizer;
@@ -313,6 +340,14 @@ static void gst_style_transfer_class_init(GstStyleTransferClass* klass) {
           "optical flow of the input (OpenCV DIS), where the flow passes a "
           "forward-backward occlusion check. 0 = off, 1 = strongest",
           0.0, 1.0, DEFAULT_TEMPORAL_SMOOTHING, controllable));
+  g_object_class_install_property(
+      gobject_class, PROP_TEMPORAL_FLOW,
+      g_param_spec_enum(
+          "temporal-flow", "Temporal smoothing flow",
+          "How finely temporal-smoothing estimates motion: fast for live "
+          "video; fine for recorded video (with temporal-smoothing=0.8 the "
+          "least flicker, docs/elements.md)",
+          GST_TYPE_STYLE_TRANSFER_FLOW, DEFAULT_TEMPORAL_FLOW, playing));
   g_object_class_install_property(
       gobject_class, PROP_TORCHSCRIPT_RANGE,
       g_param_spec_enum("torchscript-range", "TorchScript value range",
@@ -573,6 +608,12 @@ static void gst_style_transfer_set_property(GObject* object, guint prop_id,
       priv->temporal_smoothing = g_value_get_double(value);
       break;
     }
+    case PROP_TEMPORAL_FLOW: {
+      std::lock_guard<std::mutex> lock(priv->lock);
+      priv->temporal_flow =
+          static_cast<GstStyleTransferFlow>(g_value_get_enum(value));
+      break;
+    }
     case PROP_TORCHSCRIPT_RANGE: {
       std::lock_guard<std::mutex> lock(priv->lock);
       priv->torchscript_range =
@@ -623,6 +664,9 @@ static void gst_style_transfer_get_property(GObject* object, guint prop_id,
       break;
     case PROP_TEMPORAL_SMOOTHING:
       g_value_set_double(value, priv->temporal_smoothing);
+      break;
+    case PROP_TEMPORAL_FLOW:
+      g_value_set_enum(value, priv->temporal_flow);
       break;
     case PROP_TORCHSCRIPT_RANGE:
       g_value_set_enum(value, priv->torchscript_range);
@@ -853,6 +897,7 @@ static GstFlowReturn gst_style_transfer_transform_frame_ip(
   std::shared_ptr<neuralart::Stylizer> stylizer;
   neuralart::StyleParams params;
   double smoothing = 0.0;
+  auto flow = neuralart::SmootherFlow::kFast;
   std::string settings_problem;
   neuralart::TemporalSmoother* smoother = nullptr;
   neuralart::FrameView view;
@@ -871,6 +916,8 @@ static GstFlowReturn gst_style_transfer_transform_frame_ip(
     params.strength = priv->strength;
     params.inference_scale = priv->inference_scale;
     smoothing = priv->temporal_smoothing;
+    if (priv->temporal_flow == GST_STYLE_TRANSFER_FLOW_FINE)
+      flow = neuralart::SmootherFlow::kFine;
     smoother = priv->smoother.get();
     view.format = priv->format;
   }
@@ -895,7 +942,10 @@ static GstFlowReturn gst_style_transfer_transform_frame_ip(
   view.stride = GST_VIDEO_FRAME_PLANE_STRIDE(frame, 0);
   try {
     const bool smooth = smoother != nullptr && smoothing > 0.0;
-    if (smooth) smoother->observe_input(view);
+    if (smooth) {
+      smoother->set_flow(flow);
+      smoother->observe_input(view);
+    }
     const auto t0 = std::chrono::steady_clock::now();
     bool done = false;
     try {

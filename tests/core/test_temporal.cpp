@@ -63,10 +63,11 @@ Image flicker(const Image& in, std::mt19937& rng) {
   return out;
 }
 
-double mean_warping_error(double amount, PixelFormat f, int w = 96,
-                          int h = 64) {
+double mean_warping_error(double amount, PixelFormat f, int w = 96, int h = 64,
+                          SmootherFlow flow = SmootherFlow::kFast) {
   std::mt19937 rng(3);
   TemporalSmoother smoother;
+  smoother.set_flow(flow);
   std::vector<Image> inputs, outputs;
   for (int t = 0; t < 8; ++t) {
     inputs.push_back(pattern(w, h, 2.0 * t, f));
@@ -96,6 +97,34 @@ TEST(Temporal, SmoothingLowersWarpingError) {
             << off << ", on (0.8) " << on << "\n";
   EXPECT_LT(input_error, off / 4) << "the flow should explain the motion";
   EXPECT_LT(on, off * 0.7) << "off " << off << ", on " << on;
+}
+
+// The fine flow smooths as well, and it is a different estimate: the
+// setting reaches DIS. Switching mid-stream keeps the previous frames.
+TEST(Temporal, FineFlowSmoothsAndIsADifferentEstimate) {
+  for (const auto& [w, h] : {std::pair{96, 64}, std::pair{640, 400}}) {
+    const double off = mean_warping_error(0.0, PixelFormat::RGB, w, h);
+    const double fast = mean_warping_error(0.8, PixelFormat::RGB, w, h);
+    const double fine =
+        mean_warping_error(0.8, PixelFormat::RGB, w, h, SmootherFlow::kFine);
+    EXPECT_LT(fine, off * 0.7) << w << "x" << h << ": off " << off;
+    EXPECT_NE(fine, fast) << w << "x" << h;
+  }
+  TemporalSmoother smoother;
+  auto a = pattern(96, 64, 0, PixelFormat::RGB);
+  auto b = pattern(96, 64, 0, PixelFormat::RGB);
+  smoother.observe_input(a.view);
+  smoother.blend(a.view, 1.0);
+  smoother.set_flow(SmootherFlow::kFine);
+  smoother.set_flow(SmootherFlow::kFine);
+  std::mt19937 rng(5);
+  Image out = flicker(b, rng);
+  smoother.observe_input(b.view);
+  smoother.blend(out.view, 1.0);
+  int worst = 0;
+  for (size_t i = 0; i < a.bytes.size(); ++i)
+    worst = std::max(worst, std::abs(int(a.bytes[i]) - int(out.bytes[i])));
+  EXPECT_LE(worst, 2) << "the frame before the switch was blended in fully";
 }
 
 // Frames whose shorter side is over 240 px get their flow from downscaled

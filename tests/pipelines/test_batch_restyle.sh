@@ -60,6 +60,7 @@ expect_exit 2 "${batch[@]}" "$in" "$out" --shard 2/2
 expect_exit 2 "${batch[@]}" "$in" "$out" --shard one
 expect_exit 2 "${batch[@]}" "$in" "$out" --format avi
 expect_exit 2 "${batch[@]}" "$in" "$out" --strength 7
+expect_exit 2 "${batch[@]}" "$in" "$out" --smoothing-flow medium
 expect_exit 2 "${batch[@]}" "$in" "$out" --bogus
 expect_exit 1 "${batch[@]}" "$WORK/nowhere" "$out"
 expect_exit 1 "${batch[@]}" "$in" "$out" --model "$WORK/missing.bundle"

@@ -42,6 +42,12 @@ if [ "$codec" = AAC ]; then grep -q 're-encoding' "$WORK/log" || fail "no messag
   fail "restyle-file without audio failed"
 expect_media "$WORK/noaudio.mp4" "48x32 5/1" 6 1.2 none
 "${rs[@]}" "$in" "$WORK/dropped.mkv" "${opts[@]}" --no-audio --quiet >/dev/null || fail "--no-audio failed"
+# Smoothing with either flow.
+for flow in fine fast; do
+  "${rs[@]}" "$WORK/in-noaudio.webm" "$WORK/smooth-$flow.webm" "${opts[@]}" --smoothing 0.8 \
+    --smoothing-flow "$flow" --quiet >/dev/null || fail "--smoothing 0.8 --smoothing-flow $flow failed"
+  expect_media "$WORK/smooth-$flow.webm" "48x32 5/1" 6 1.2 none
+done
 expect_media "$WORK/dropped.mkv" "64x48 10/1" 10 "$in_duration" none
 
 # Without --model: the shipped default, when the source tree has it.
@@ -80,6 +86,8 @@ expect_exit 2 "${rs[@]}" "$in"
 expect_exit 2 "${rs[@]}" "$in" "$WORK/x.mp4" --bogus
 expect_exit 2 "${rs[@]}" "$in" "$WORK/x.mp4" --strength 1.5
 expect_exit 2 "${rs[@]}" "$in" "$WORK/x.mp4" --scale 0
+expect_exit 2 "${rs[@]}" "$in" "$WORK/x.mp4" --smoothing-flow medium
+grep -q "smoothing-flow 'medium' must be fast or fine" "$WORK/last.out" || fail "no reason given for a bad --smoothing-flow"
 expect_exit 2 "${rs[@]}" "$in" "$WORK/x.mp4" --threads many
 expect_exit 2 "${rs[@]}" "$in" "$WORK/x.avi"
 expect_exit 0 "${rs[@]}" --help

@@ -621,9 +621,27 @@ TEST(StyleTransfer, LatencyIncludesTheFrameTime) {
   gst_query_unref(q);
 }
 
-TEST(StyleTransfer, TemporalSmoothingRuns) {
+TEST(StyleTransfer, TemporalFlowProperty) {
+  GstElement* e = make_element(models().identity);
+  auto flow = [&] {
+    gint v = -1;
+    g_object_get(e, "temporal-flow", &v, nullptr);
+    return v;
+  };
+  EXPECT_EQ(flow(), 0) << "fast by default";
+  gst_util_set_object_arg(G_OBJECT(e), "temporal-flow", "fine");
+  EXPECT_EQ(flow(), 1);
+  gst_util_set_object_arg(G_OBJECT(e), "temporal-flow", "medium");
+  EXPECT_EQ(flow(), 1) << "an unknown value leaves the setting alone";
+  gst_object_unref(e);
+}
+
+class TemporalSmoothingRuns : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(TemporalSmoothingRuns, WithEitherFlow) {
   GstElement* e = make_element(models().identity);
   g_object_set(e, "temporal-smoothing", 1.0, nullptr);
+  gst_util_set_object_arg(G_OBJECT(e), "temporal-flow", GetParam());
   Harness t(e);
   t.set_caps("BGRA", 48, 32);
   GstBuffer* first = random_buffer(t.info, 1);
@@ -638,6 +656,9 @@ TEST(StyleTransfer, TemporalSmoothingRuns) {
     worst = std::max(worst, std::abs(int(a[i]) - int(b[i])));
   EXPECT_LE(worst, 2);
 }
+
+INSTANTIATE_TEST_SUITE_P(StyleTransfer, TemporalSmoothingRuns,
+                         ::testing::Values("fast", "fine"));
 
 TEST(StyleTransfer, StateCycling) {
   GstElement* e = make_element(models().medium);

@@ -236,6 +236,14 @@ void mix_bytes(uint8_t* cur, const uint8_t* warped, const uint16_t* k, int n) {
   }
 }
 
+// DIS for the smoother: the fast preset, down to `flow`'s finest level
+// (the preset's own is 2, a quarter of the flow image's resolution).
+cv::Ptr<cv::DISOpticalFlow> smoother_dis(SmootherFlow flow) {
+  auto dis = cv::DISOpticalFlow::create(cv::DISOpticalFlow::PRESET_FAST);
+  if (flow == SmootherFlow::kFine) dis->setFinestScale(1);
+  return dis;
+}
+
 // Rows the blend warps and mixes at a time: the strip's map and warped
 // pixels stay in cache between the two.
 constexpr int kBlendStrip = 16;
@@ -243,8 +251,8 @@ constexpr int kBlendStrip = 16;
 }  // namespace
 
 struct TemporalSmoother::State {
-  cv::Ptr<cv::DISOpticalFlow> dis =
-      cv::DISOpticalFlow::create(cv::DISOpticalFlow::PRESET_FAST);
+  SmootherFlow flow = SmootherFlow::kFast;
+  cv::Ptr<cv::DISOpticalFlow> dis = smoother_dis(flow);
   cv::Size size;            // of the last observed input
   cv::Mat prev_gray, gray;  // at flow_size(size)
   cv::Mat prev_output;      // the last blended frame, all its bytes
@@ -264,6 +272,12 @@ void TemporalSmoother::reset() {
   state_->gray.release();
   state_->prev_output.release();
   state_->have_flow = false;
+}
+
+void TemporalSmoother::set_flow(SmootherFlow flow) {
+  if (flow == state_->flow) return;
+  state_->flow = flow;
+  state_->dis = smoother_dis(flow);
 }
 
 void TemporalSmoother::observe_input(const FrameView& input) {
