@@ -127,7 +127,7 @@ TEST(Temporal, FineFlowSmoothsAndIsADifferentEstimate) {
   EXPECT_LE(worst, 2) << "the frame before the switch was blended in fully";
 }
 
-// Frames whose shorter side is over 240 px get their flow from downscaled
+// Frames whose shorter side is over 120 px get their flow from downscaled
 // copies, brought back to full size a strip at a time: it must still follow
 // the motion. 968x500 BGRx is first halved in its own 4-byte layout.
 TEST(Temporal, SmoothingOnLargeFramesUsesScaledFlow) {

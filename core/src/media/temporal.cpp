@@ -145,8 +145,13 @@ bool flow_possible(const FrameView& f) {
 // clip restyled): the smoothed output's warping error is the same with
 // flow at 240 px as at 360 px (0.000551 / 0.000553, against 0.00153
 // unsmoothed); at 180 px it rises to 0.000602; DIS's ultrafast preset
-// instead of fast costs more than that.
-constexpr int kSmootherFlowSide = 240;
+// instead of fast costs more than that. DIS's fast preset stops at a quarter
+// of its input's resolution, so it gets a 120-px copy and stops at half of
+// it (smoother_dis): the same flow resolution as the 240-px copy at a
+// quarter, and the masks and the grey-level check on a quarter of the
+// pixels (about half the cost a frame; a warping error 3-10 % lower,
+// docs/benchmarks.md).
+constexpr int kSmootherFlowSide = 120;
 
 // The size flow is estimated at for frames of `full` size.
 cv::Size flow_size(cv::Size full) {
@@ -236,11 +241,12 @@ void mix_bytes(uint8_t* cur, const uint8_t* warped, const uint16_t* k, int n) {
   }
 }
 
-// DIS for the smoother: the fast preset, down to `flow`'s finest level
-// (the preset's own is 2, a quarter of the flow image's resolution).
+// DIS for the smoother: the fast preset, down to half of the flow image's
+// resolution (finest scale 1; the preset's own is 2) or, for kFine, to all
+// of it.
 cv::Ptr<cv::DISOpticalFlow> smoother_dis(SmootherFlow flow) {
   auto dis = cv::DISOpticalFlow::create(cv::DISOpticalFlow::PRESET_FAST);
-  if (flow == SmootherFlow::kFine) dis->setFinestScale(1);
+  dis->setFinestScale(flow == SmootherFlow::kFine ? 0 : 1);
   return dis;
 }
 

@@ -16,12 +16,12 @@
 namespace neuralart {
 
 // How finely TemporalSmoother estimates motion. Both run OpenCV DIS (fast
-// preset) on a copy of the frame whose shorter side is at most 240 px;
-// kFast stops at a quarter of that copy's resolution, kFine goes on to half
-// of it (DIS's finest scale 1): about twice the flow's cost, and better
+// preset) on a copy of the frame whose shorter side is at most 120 px;
+// kFast stops at half of that copy's resolution (DIS's finest scale 1),
+// kFine goes on to all of it: about twice the flow's cost, and better
 // aligned warps, so the same amount removes more flicker (docs/elements.md:
 // on real footage 20 % less warping error at 0.6, and with 0.8 the
-// painting models' flicker down to 1.8-3.0x the input's).
+// painting models' flicker down to 1.6-2.7x the input's).
 enum class SmootherFlow { kFast, kFine };
 
 class TemporalSmoother {
