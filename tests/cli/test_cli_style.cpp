@@ -440,6 +440,7 @@ TEST(CliStyle, OutOfRange_n) {
       {"--lr 2", "--lr"},
       {"--temporal-weight -1", "--temporal-weight"},
       {"--temporal-noise 65", "--temporal-noise 65 is out of range [0, 64]"},
+      {"--shift-weight -1", "--shift-weight -1 is out of range"},
       {"--temporal-frames " + im.folder, "give --temporal-weight too"},
       {"--preview-count 0", "--preview-count 0 is out of range"},
       {"--style-names a,b", "--style-names has 2 names"},

@@ -420,6 +420,79 @@ TEST(FlowConsistencyLoss, FlickerAndAFixedPatternCost) {
   EXPECT_NEAR(passed, std::pow(8.0 / 255, 2), 0.3 * std::pow(8.0 / 255, 2));
 }
 
+TEST(ShiftConsistencyLoss, ZeroWhereTheOutputMovesWithTheInput) {
+  torch::NoGradGuard no_grad;
+  auto x = torch::rand({2, 3, 40, 40}) * 255;
+  auto pointwise = [](const torch::Tensor& in) { return in * 0.5 + 20; };
+  for (auto [dy, dx] : {std::pair<int, int>{1, 0}, {0, 3}, {5, 7}, {0, 0}})
+    EXPECT_LT(shift_consistency_loss(pointwise, x, pointwise(x), dy, dx)
+                  .item<double>(),
+              1e-12)
+        << dy << "," << dx;
+  // No shift: any deterministic network, whatever it paints.
+  auto fixed = [](const torch::Tensor& in) {
+    return in + striped_image(40, 40);
+  };
+  EXPECT_LT(shift_consistency_loss(fixed, x, fixed(x), 0, 0).item<double>(),
+            1e-12);
+}
+
+TEST(ShiftConsistencyLoss, TextureFixedToTheGridCosts_n) {
+  torch::NoGradGuard no_grad;
+  auto x = torch::rand({1, 3, 40, 40}) * 255;
+  // A pattern with a 4-pixel period drawn at the network's own pixel
+  // positions, as a stride-4 network's texture: it stays where it is when
+  // the content moves, except by whole periods.
+  auto grid = [](const torch::Tensor& in) {
+    auto col = torch::arange(in.size(3)).remainder(4).lt(2).to(torch::kFloat32);
+    return in + 60 * col.view({1, 1, 1, -1});
+  };
+  const double one =
+      shift_consistency_loss(grid, x, grid(x), 0, 1).item<double>();
+  EXPECT_GT(one, 0.01);
+  EXPECT_LT(shift_consistency_loss(grid, x, grid(x), 3, 4).item<double>(),
+            1e-12);  // whole periods along x; any shift along y
+  // The border is left out: an output that differs only there costs
+  // nothing.
+  auto edge = [](const torch::Tensor& in) {
+    auto out = in.clone();
+    out.narrow(3, 0, 4).fill_(0);
+    return out;
+  };
+  EXPECT_LT(shift_consistency_loss(edge, x, edge(x), 2, 2).item<double>(),
+            1e-12);
+  EXPECT_THROW(shift_consistency_loss(grid, x, grid(x), 17, 0), c10::Error);
+  EXPECT_THROW(shift_consistency_loss(grid, x.narrow(2, 0, 20),
+                                      grid(x.narrow(2, 0, 20)), 4, 0),
+               c10::Error);
+}
+
+TEST(StyleTrainer, ShiftWeightIsValidatedRecordedAndTrains_n) {
+  auto o = tiny_options();
+  o.shift_weight = -1;
+  EXPECT_THROW(o.validate(), InvalidArgument);
+  o.shift_weight = 300;
+  EXPECT_NO_THROW(o.validate());
+  EXPECT_DOUBLE_EQ(StyleTrainOptions::from_json(o.to_json()).shift_weight, 300);
+  // Checkpoints written before the option load as "off".
+  auto j = o.to_json();
+  j.erase("shift_weight");
+  EXPECT_DOUBLE_EQ(StyleTrainOptions::from_json(j).shift_weight, 0);
+  // It adds to the total: what the other terms leave unexplained.
+  TempDir dir;
+  auto rest = [&](const StyleTrainOptions& opt, const char* name) {
+    StyleTrainer t(opt, tiny_content(), {striped_image(32, 32)}, {"s"},
+                   (dir.path / name).string());
+    const auto s = t.step();
+    EXPECT_TRUE(std::isfinite(s.total));
+    return (s.total - opt.content_weight * s.content -
+            opt.style_weight * s.style - opt.tv_weight * s.tv) /
+           s.total;
+  };
+  EXPECT_NEAR(rest(tiny_options(), "off"), 0.0, 1e-5);
+  EXPECT_GT(rest(o, "on"), 1e-3);
+}
+
 TEST(StyleTrainer, MotionPairsAddToTheTemporalTerm_n) {
   TempDir dir;
   auto o = tiny_options();

@@ -87,6 +87,7 @@ void StyleTrainOptions::validate() const {
   check<double>("tv-weight", tv_weight, 0.0, 1e9);
   check<double>("temporal-weight", temporal_weight, 0.0, 1e9);
   check<double>("temporal-noise", temporal_noise, 0.0, 64.0);
+  check<double>("shift-weight", shift_weight, 0.0, 1e9);
   check<int64_t>("loss-jitter", loss_jitter, 0, 16);
   if (frozen_styles < 0 || frozen_styles >= model.num_styles)
     throw InvalidArgument("frozen styles " + std::to_string(frozen_styles) +
@@ -121,6 +122,7 @@ nlohmann::json StyleTrainOptions::to_json() const {
           {"tv_weight", tv_weight},
           {"temporal_weight", temporal_weight},
           {"temporal_noise", temporal_noise},
+          {"shift_weight", shift_weight},
           {"loss_jitter", loss_jitter},
           {"frozen_styles", frozen_styles},
           {"preview_every", preview_every},
@@ -151,6 +153,7 @@ StyleTrainOptions StyleTrainOptions::from_json(const nlohmann::json& j) {
     o.tv_weight = j.at("tv_weight");
     o.temporal_weight = j.at("temporal_weight");
     o.temporal_noise = j.value("temporal_noise", 0.0);
+    o.shift_weight = j.value("shift_weight", 0.0);
     o.loss_jitter =
         json_int(j.value("loss_jitter", nlohmann::json(0)), "loss_jitter");
     o.frozen_styles =
@@ -307,6 +310,27 @@ torch::Tensor temporal_consistency_loss(
           .gt(0.999)
           .to(torch::kFloat32);
   return masked_mean_square(out_of_moved.to(torch::kFloat32) - moved_out, mask);
+}
+
+torch::Tensor shift_consistency_loss(
+    const std::function<torch::Tensor(const torch::Tensor&)>& net,
+    const torch::Tensor& x, const torch::Tensor& output, int64_t dy,
+    int64_t dx) {
+  constexpr int64_t kBorder = 8;  // padding differs within this of an edge
+  TORCH_CHECK(dy >= 0 && dy <= 16 && dx >= 0 && dx <= 16,
+              "shift must be in [0, 16] pixels, got ", dy, ", ", dx);
+  const int64_t h = x.size(2) - dy, w = x.size(3) - dx;
+  TORCH_CHECK(h > 2 * kBorder && w > 2 * kBorder, "shift consistency needs ",
+              "crops larger than the shift plus ", 2 * kBorder, " pixels");
+  auto moved_in = x.narrow(2, dy, h).narrow(3, dx, w);
+  auto out_of_moved =
+      net(moved_in.contiguous(x.suggest_memory_format())).to(torch::kFloat32);
+  auto moved_out = output.narrow(2, dy, h).narrow(3, dx, w).to(torch::kFloat32);
+  auto inside = [&](const torch::Tensor& t) {
+    return t.narrow(2, kBorder, h - 2 * kBorder)
+        .narrow(3, kBorder, w - 2 * kBorder);
+  };
+  return ((inside(out_of_moved) - inside(moved_out)) / 255.0).pow(2).mean();
 }
 
 void check_motion_pairs(const MotionPairs& p, int64_t crop) {
@@ -515,6 +539,18 @@ StyleTrainStats StyleTrainer::step() {
   if (options_.temporal_weight > 0) {
     temporal = temporal_loss(x, y, mix);
     total = total + options_.temporal_weight * temporal;
+  }
+  if (options_.shift_weight > 0) {
+    // A whole-pixel shift of 1-7 along each axis (mostly not a multiple
+    // of the stride grid), the same on every rank; drawn only when on, so
+    // that runs without it keep their random stream.
+    auto d = torch::randint(1, 8, {2}, rng_);
+    const auto net = [&](const torch::Tensor& in) {
+      return net_->forward(in, mix);
+    };
+    total = total + options_.shift_weight *
+                        shift_consistency_loss(net, x, y, d[0].item<int64_t>(),
+                                               d[1].item<int64_t>());
   }
   autocast.reset();  // backward and the update in the weights' fp32
   opt_->zero_grad();

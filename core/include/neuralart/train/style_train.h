@@ -79,6 +79,22 @@ torch::Tensor temporal_consistency_loss(
     const torch::Tensor& theta, const torch::Tensor& noise = {},
     double noise_sigma = 0.0);
 
+// Shift consistency (docs/elements.md, "The shift test"): the output of
+// the input moved by (dy, dx) whole pixels against the output moved by the
+// same, net(x[dy:, dx:]) == net(x)[dy:, dx:], away from an 8-pixel border
+// where the two see different padding. The reference network's two
+// stride-2 convolutions make it follow motion only in steps of 4 pixels
+// and repaint its texture for every other shift, which is the flicker of
+// hand-held video; whole pixels need no resampling, so neither side is
+// blurred. Mean squared difference in [0, 1] pixel units; zero for a
+// network that commutes with translation (e.g. any per-pixel function) and
+// for (0, 0). dy, dx in [0, 16]; x and output 0-255, N x 3 x H x W with H,
+// W >= 16 + 2 * 8 + 1.
+torch::Tensor shift_consistency_loss(
+    const std::function<torch::Tensor(const torch::Tensor&)>& net,
+    const torch::Tensor& x, const torch::Tensor& output, int64_t dy,
+    int64_t dx);
+
 // Consecutive video frames and the motion between them, for the temporal
 // term on real footage (media/motion_pairs.h loads them from a folder of
 // frames, with the optical flow computed once).
@@ -154,6 +170,9 @@ struct StyleTrainOptions {
   // the network must also ignore sensor and codec noise (Gupta et al.
   // 2017's stability). 0: motion only, as before this option.
   double temporal_noise = 0.0;
+  // Weight of shift_consistency_loss, with a random shift of 1-7 pixels
+  // along each axis every step (0: off, as before this option).
+  double shift_weight = 0.0;
   // Each step, the output and its input are cropped by the same random
   // offset in [0, loss_jitter) pixels before the loss network sees them,
   // so that VGG's pooling grid does not stay locked to the network's
