@@ -82,7 +82,8 @@ int run_style(const std::vector<std::string>& args) {
      "the output of the input moved by 1-7 whole pixels must be the\n"
      "output moved by the same, so the texture follows small camera\n"
      "motion instead of being repainted (100 for video: 30 % less flicker\n"
-     "at the same style, docs/training-style.md)")
+     "at about the same style for one painting, more style lost with\n"
+     "several; docs/training-style.md)")
     ("content-layers", po::value<std::string>()->default_value("relu2_2"),
      "content layers, comma-separated (relu1_1 ... relu5_4)")
     ("style-layers",
